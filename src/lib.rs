@@ -12,5 +12,6 @@
 pub mod decode;
 mod error;
 pub mod format;
+pub mod kernels;
 
 pub use error::{Error, Result};

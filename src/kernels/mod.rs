@@ -1,0 +1,1 @@
+//! int8 GEMM kernels (scalar reference + SIMD paths).
