@@ -186,7 +186,10 @@ mod tests {
         // I- after O opens a span.
         assert_eq!(spans(&["O", "I-x", "I-x"]), vec![s(1, 3, "x")]);
         // I- of another type closes the old span and opens a new one.
-        assert_eq!(spans(&["B-a", "I-b", "I-b"]), vec![s(0, 1, "a"), s(1, 3, "b")]);
+        assert_eq!(
+            spans(&["B-a", "I-b", "I-b"]),
+            vec![s(0, 1, "a"), s(1, 3, "b")]
+        );
         // leading I-.
         assert_eq!(spans(&["I-a"]), vec![s(0, 1, "a")]);
         // span running to the end.

@@ -1,17 +1,37 @@
 //! picotag: an on-device multi-task slot tagger.
 //!
+//! One small BERT encoder, stored int8 in one memory-mapped `.ptag` file,
+//! reads an utterance once and fills the slots of several tasks (datasets)
+//! at once, plus each task's intent.
+//!
 //! ```no_run
 //! let tagger = picotag::Tagger::open("models/default.ptag")?;
 //! let t = tagger.tag_utterance("i take 200 mg of ibuprofen for my migraine")?;
 //! for s in &t.slots {
-//!     println!("{} {} {:?} {}", s.task, s.label, s.text, s.score);
+//!     println!("{} {} {:?} {:.2}", s.task, s.label, s.text, s.score);
+//! }
+//! for i in &t.intents {
+//!     println!("{} intent {} {:.2}", i.task, i.label, i.score);
 //! }
 //! # Ok::<(), picotag::Error>(())
 //! ```
+//!
+//! Layout: [`format`] (the model file), [`tokenize`], [`kernels`], [`encoder`],
+//! [`heads`], [`decode`], and [`Tagger`] tying them together.
 
 pub mod decode;
+pub mod encoder;
 mod error;
 pub mod format;
+pub mod heads;
 pub mod kernels;
+mod tagger;
+mod tagging;
+pub mod testing;
+pub mod tokenize;
+pub mod window;
 
 pub use error::{Error, Result};
+pub use format::OpenOptions;
+pub use tagger::{TagOptions, Tagger, TaskInfo};
+pub use tagging::{Intent, Slot, Tagging};

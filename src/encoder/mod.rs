@@ -1,0 +1,7 @@
+//! The BERT encoder: tensor binding and the reference f32 forward pass.
+
+pub mod ops;
+pub mod reference;
+pub mod weights;
+
+pub use weights::EncoderRef;

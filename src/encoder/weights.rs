@@ -1,0 +1,316 @@
+//! Binding the encoder's tensors by name and shape, and typed views of them.
+
+use half::f16;
+
+use crate::error::{Error, Result};
+use crate::format::{Architecture, DType, Layout, ModelFile, TensorInfo};
+
+/// Per-row (per-output-channel) scales of an int8 matrix.
+#[derive(Debug, Clone, Copy)]
+pub enum Scales<'a> {
+    /// f32 scales.
+    F32(&'a [f32]),
+    /// f16 scales.
+    F16(&'a [f16]),
+}
+
+impl Scales<'_> {
+    /// The scale of row `r`.
+    #[inline]
+    pub fn get(&self, r: usize) -> f32 {
+        match self {
+            Scales::F32(s) => s[r],
+            Scales::F16(s) => s[r].to_f32(),
+        }
+    }
+}
+
+/// The storage of an `[n, k]` matrix (Linear weights are `[out, in]`).
+#[derive(Debug, Clone, Copy)]
+pub enum MatData<'a> {
+    /// Row-major f32.
+    F32(&'a [f32]),
+    /// Row-major f16.
+    F16(&'a [f16]),
+    /// Row-major int8 with a scale per row.
+    I8Rows(&'a [i8], Scales<'a>),
+    /// int8 packed in the kernels' `k4n16` layout, a scale per row.
+    I8Packed(&'a [i8], Scales<'a>),
+}
+
+/// An `[n, k]` matrix viewed in place.
+#[derive(Debug, Clone, Copy)]
+pub struct Mat<'a> {
+    /// The elements.
+    pub data: MatData<'a>,
+    /// Rows.
+    pub n: usize,
+    /// Columns.
+    pub k: usize,
+}
+
+impl Mat<'_> {
+    /// Writes row `r` as f32 into `out` (length `k`), dequantizing as needed.
+    pub fn row_into(&self, r: usize, out: &mut [f32]) {
+        let k = self.k;
+        match self.data {
+            MatData::F32(w) => out.copy_from_slice(&w[r * k..(r + 1) * k]),
+            MatData::F16(w) => {
+                for (o, v) in out.iter_mut().zip(&w[r * k..(r + 1) * k]) {
+                    *o = v.to_f32();
+                }
+            }
+            MatData::I8Rows(w, s) => {
+                let sc = s.get(r);
+                for (o, &v) in out.iter_mut().zip(&w[r * k..(r + 1) * k]) {
+                    *o = v as f32 * sc;
+                }
+            }
+            MatData::I8Packed(w, s) => {
+                let sc = s.get(r);
+                let kp = k.div_ceil(4) * 4;
+                let block = (r / 16) * (kp / 4);
+                for (c, o) in out.iter_mut().enumerate() {
+                    let idx = ((block + c / 4) * 16 + r % 16) * 4 + c % 4;
+                    *o = w[idx] as f32 * sc;
+                }
+            }
+        }
+    }
+}
+
+/// Where a matrix lives in the file, checked against its expected shape.
+#[derive(Debug, Clone)]
+pub struct MatRef {
+    weight: TensorInfo,
+    scale: Option<TensorInfo>,
+    n: usize,
+    k: usize,
+}
+
+impl MatRef {
+    /// Finds `name` (and `name.scale` for int8) and checks it is `[n, k]`.
+    pub fn bind(file: &ModelFile, name: &str, n: usize, k: usize) -> Result<MatRef> {
+        let weight = file.tensor(name)?.clone();
+        if weight.shape != [n, k] {
+            return Err(Error::format(format!(
+                "tensor {name} has shape {:?}, the architecture needs [{n}, {k}]",
+                weight.shape
+            )));
+        }
+        let scale = match weight.dtype {
+            DType::I8 => {
+                let s = file.tensor(&format!("{name}.scale"))?.clone();
+                if s.shape != [n] || s.layout != Layout::RowMajor || s.dtype == DType::I8 {
+                    return Err(Error::format(format!(
+                        "tensor {name}.scale must be f32/f16 of shape [{n}]"
+                    )));
+                }
+                Some(s)
+            }
+            _ if weight.layout != Layout::RowMajor => {
+                return Err(Error::format(format!(
+                    "tensor {name}: float in a packed layout"
+                )))
+            }
+            _ => None,
+        };
+        Ok(MatRef {
+            weight,
+            scale,
+            n,
+            k,
+        })
+    }
+
+    /// The matrix viewed in `file` (the file it was bound against).
+    pub fn view<'a>(&self, file: &'a ModelFile) -> Result<Mat<'a>> {
+        let scales = |s: &TensorInfo| -> Result<Scales<'a>> {
+            Ok(match s.dtype {
+                DType::F16 => Scales::F16(file.f16s(s)?),
+                _ => Scales::F32(file.f32s(s)?),
+            })
+        };
+        let w = &self.weight;
+        let data = match (w.dtype, w.layout, &self.scale) {
+            (DType::F32, _, _) => MatData::F32(file.f32s(w)?),
+            (DType::F16, _, _) => MatData::F16(file.f16s(w)?),
+            (DType::I8, Layout::RowMajor, Some(s)) => MatData::I8Rows(file.i8s(w)?, scales(s)?),
+            (DType::I8, Layout::K4n16, Some(s)) => MatData::I8Packed(file.i8s(w)?, scales(s)?),
+            (DType::I8, _, None) => {
+                return Err(Error::format(format!("tensor {} has no scales", w.name)))
+            }
+        };
+        Ok(Mat {
+            data,
+            n: self.n,
+            k: self.k,
+        })
+    }
+}
+
+/// A vector tensor (bias, LayerNorm gain or shift) of f32 or f16.
+#[derive(Debug, Clone)]
+pub struct VecRef(TensorInfo);
+
+impl VecRef {
+    /// Finds `name` and checks it is a vector of `n` floats.
+    pub fn bind(file: &ModelFile, name: &str, n: usize) -> Result<VecRef> {
+        let t = file.tensor(name)?.clone();
+        if t.shape != [n] || t.dtype == DType::I8 {
+            return Err(Error::format(format!(
+                "tensor {name} must be an f32/f16 vector of {n}, found {:?} {:?}",
+                t.dtype, t.shape
+            )));
+        }
+        Ok(VecRef(t))
+    }
+
+    /// The vector as f32 (borrowed when stored as f32).
+    pub fn view<'a>(&self, file: &'a ModelFile) -> Result<std::borrow::Cow<'a, [f32]>> {
+        Ok(match self.0.dtype {
+            DType::F16 => file.f16s(&self.0)?.iter().map(|v| v.to_f32()).collect(),
+            _ => std::borrow::Cow::Borrowed(file.f32s(&self.0)?),
+        })
+    }
+}
+
+/// A dense layer `y = x W^T + b`.
+#[derive(Debug, Clone)]
+pub struct LinearRef {
+    /// `[out, in]`.
+    pub weight: MatRef,
+    /// `[out]`.
+    pub bias: VecRef,
+}
+
+impl LinearRef {
+    fn bind(file: &ModelFile, prefix: &str, out: usize, inp: usize) -> Result<LinearRef> {
+        Ok(LinearRef {
+            weight: MatRef::bind(file, &format!("{prefix}.weight"), out, inp)?,
+            bias: VecRef::bind(file, &format!("{prefix}.bias"), out)?,
+        })
+    }
+}
+
+/// LayerNorm gain and shift.
+#[derive(Debug, Clone)]
+pub struct NormRef {
+    /// Gain.
+    pub gamma: VecRef,
+    /// Shift.
+    pub beta: VecRef,
+}
+
+impl NormRef {
+    fn bind(file: &ModelFile, prefix: &str, n: usize) -> Result<NormRef> {
+        Ok(NormRef {
+            gamma: VecRef::bind(file, &format!("{prefix}.weight"), n)?,
+            beta: VecRef::bind(file, &format!("{prefix}.bias"), n)?,
+        })
+    }
+}
+
+/// One encoder layer.
+#[derive(Debug, Clone)]
+pub struct LayerRef {
+    /// Query, key and value projections.
+    pub query: LinearRef,
+    /// Key projection.
+    pub key: LinearRef,
+    /// Value projection.
+    pub value: LinearRef,
+    /// Attention output projection.
+    pub attn_out: LinearRef,
+    /// LayerNorm after attention.
+    pub attn_norm: NormRef,
+    /// FFN up-projection.
+    pub ffn_in: LinearRef,
+    /// FFN down-projection.
+    pub ffn_out: LinearRef,
+    /// LayerNorm after the FFN.
+    pub ffn_norm: NormRef,
+}
+
+/// All encoder tensors, bound and shape-checked against the architecture.
+#[derive(Debug, Clone)]
+pub struct EncoderRef {
+    /// The architecture the tensors were checked against.
+    pub arch: Architecture,
+    /// `[vocab, hidden]`.
+    pub word: MatRef,
+    /// `[max_positions, hidden]`.
+    pub position: MatRef,
+    /// `[type_vocab, hidden]`.
+    pub token_type: MatRef,
+    /// Embedding LayerNorm.
+    pub emb_norm: NormRef,
+    /// The layers.
+    pub layers: Vec<LayerRef>,
+}
+
+impl EncoderRef {
+    /// Binds the encoder tensors of `file` (HF BERT names).
+    pub fn bind(file: &ModelFile) -> Result<EncoderRef> {
+        let a = file.meta().architecture.clone();
+        let h = a.hidden;
+        if h == 0 || a.heads == 0 || h % a.heads != 0 {
+            return Err(Error::format(format!(
+                "hidden size {h} is not a positive multiple of {} heads",
+                a.heads
+            )));
+        }
+        if a.max_positions < 3 || a.vocab_size == 0 || a.intermediate == 0 || a.type_vocab_size == 0
+        {
+            return Err(Error::format(
+                "architecture has a zero or too small dimension",
+            ));
+        }
+        if !(a.layer_norm_eps.is_finite() && a.layer_norm_eps > 0.0) {
+            return Err(Error::format("layer_norm_eps must be a positive number"));
+        }
+        let layers = (0..a.layers)
+            .map(|i| {
+                let p = format!("encoder.layer.{i}");
+                Ok(LayerRef {
+                    query: LinearRef::bind(file, &format!("{p}.attention.self.query"), h, h)?,
+                    key: LinearRef::bind(file, &format!("{p}.attention.self.key"), h, h)?,
+                    value: LinearRef::bind(file, &format!("{p}.attention.self.value"), h, h)?,
+                    attn_out: LinearRef::bind(file, &format!("{p}.attention.output.dense"), h, h)?,
+                    attn_norm: NormRef::bind(file, &format!("{p}.attention.output.LayerNorm"), h)?,
+                    ffn_in: LinearRef::bind(
+                        file,
+                        &format!("{p}.intermediate.dense"),
+                        a.intermediate,
+                        h,
+                    )?,
+                    ffn_out: LinearRef::bind(
+                        file,
+                        &format!("{p}.output.dense"),
+                        h,
+                        a.intermediate,
+                    )?,
+                    ffn_norm: NormRef::bind(file, &format!("{p}.output.LayerNorm"), h)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(EncoderRef {
+            word: MatRef::bind(file, "embeddings.word_embeddings.weight", a.vocab_size, h)?,
+            position: MatRef::bind(
+                file,
+                "embeddings.position_embeddings.weight",
+                a.max_positions,
+                h,
+            )?,
+            token_type: MatRef::bind(
+                file,
+                "embeddings.token_type_embeddings.weight",
+                a.type_vocab_size,
+                h,
+            )?,
+            emb_norm: NormRef::bind(file, "embeddings.LayerNorm", h)?,
+            layers,
+            arch: a,
+        })
+    }
+}
