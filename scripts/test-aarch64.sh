@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Cross-compile the runtime's kernel tests for aarch64 and run them under
+# qemu-user, once with the NEON path forced and once with the dot-product path.
+#
+#   scripts/test-aarch64.sh [extra cargo test args...]
+#
+# Installs what is missing (rustup target, Debian's gcc-aarch64-linux-gnu,
+# libc6-dev-arm64-cross, qemu-user; needs root for apt). The linker and the
+# qemu runner are configured in .cargo/config.toml. Exits non-zero on failure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+target=aarch64-unknown-linux-gnu
+
+if ! rustup target list --installed | grep -qx "$target"; then
+  rustup target add "$target"
+fi
+missing=()
+command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+[[ -e /usr/aarch64-linux-gnu/lib/libc.so.6 ]] || missing+=(libc6-dev-arm64-cross)
+command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+if ((${#missing[@]})); then
+  sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+for isa in neon neondot; do
+  echo "== aarch64 kernel tests, PICOTAG_ISA=$isa =="
+  PICOTAG_ISA=$isa cargo test -p picotag --target "$target" --lib "$@" kernels
+done
