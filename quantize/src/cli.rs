@@ -1,0 +1,323 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use picotag::format::Architecture;
+
+use crate::data::TaskSpec;
+use crate::error::{Error, Result};
+use crate::train::optim::AdamWConfig;
+use crate::train::schedule::Schedule;
+use crate::train::{AuxHeads, InitFrom, Recipe, RunControl, TaskRecipe};
+
+/// Trains, evaluates and compresses picotag models.
+#[derive(Debug, Parser)]
+#[command(name = "picotag-quantize", version)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Train (or resume) a multi-task teacher.
+    Train(TrainArgs),
+    /// Evaluate a checkpoint or a .ptag model on labelled data.
+    Eval(EvalArgs),
+    /// Measure training throughput (tokens/s) on random batches.
+    Bench(BenchArgs),
+}
+
+/// Encoder shape for `--init random`.
+#[derive(Debug, Clone, Args)]
+pub struct ArchArgs {
+    /// Encoder layers (random init).
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Hidden size (random init).
+    #[arg(long, default_value_t = 64)]
+    pub hidden: usize,
+    /// Attention heads (random init).
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    /// Feed-forward size (random init).
+    #[arg(long, default_value_t = 128)]
+    pub intermediate: usize,
+    /// Maximum positions (random init).
+    #[arg(long, default_value_t = 512)]
+    pub max_positions: usize,
+    /// tokenizer.json for `--init random`.
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+}
+
+/// `train` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// A task: `NAME=DATASET_DIR[,weight=λ]` or `NAME=train=PATH,dev=PATH[,weight=λ]`. Repeatable.
+    #[arg(long = "task", required = true)]
+    pub tasks: Vec<String>,
+    /// Pretrained folder (model.safetensors + config.json + tokenizer.json), or `random`.
+    #[arg(long)]
+    pub init: String,
+    /// Run folder (checkpoints, dev.jsonl).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue the run in --out from its last checkpoint (starts fresh when there is none).
+    #[arg(long)]
+    pub resume: bool,
+    /// Epochs.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Sentences per batch (at most).
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Padded tokens per batch (at most).
+    #[arg(long, default_value_t = 2048)]
+    pub max_tokens: usize,
+    /// Maximum sub-tokens per window (longer sentences are split).
+    #[arg(long, default_value_t = 128)]
+    pub max_len: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Warm-up fraction of all steps.
+    #[arg(long, default_value_t = 0.06)]
+    pub warmup: f64,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Clip the global gradient norm (0 = off).
+    #[arg(long, default_value_t = 1.0)]
+    pub max_grad_norm: f64,
+    /// Dropout.
+    #[arg(long, default_value_t = 0.1)]
+    pub dropout: f32,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Batch order across tasks.
+    #[arg(long, value_enum, default_value_t = Schedule::Mixed)]
+    pub schedule: Schedule,
+    /// Auxiliary heads to train: comma list of bcls,mcls,mtcls, or `none`.
+    #[arg(long, default_value = "bcls,mcls,mtcls")]
+    pub aux: String,
+    /// Weight of the auxiliary losses.
+    #[arg(long, default_value_t = 1.0)]
+    pub aux_weight: f64,
+    /// Also train the word-embedding matrix (frozen by default: ~15% faster).
+    #[arg(long)]
+    pub train_word_embeddings: bool,
+    /// Save the resumable checkpoint every N steps (and at each epoch end).
+    #[arg(long, default_value_t = 200)]
+    pub save_every: u64,
+    /// Stop after this many steps in total (a checkpoint is saved).
+    #[arg(long)]
+    pub max_steps: Option<u64>,
+    /// Seconds between plain progress lines (when not on a terminal).
+    #[arg(long, default_value_t = 30)]
+    pub log_every: u64,
+    /// Evaluate at most N dev sentences per task after each epoch.
+    #[arg(long)]
+    pub dev_limit: Option<usize>,
+    /// Architecture for --init random.
+    #[command(flatten)]
+    pub arch: ArchArgs,
+}
+
+/// `eval` arguments.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["model", "checkpoint"])))]
+pub struct EvalArgs {
+    /// A compressed model file.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// A checkpoint folder (model.safetensors + meta.json).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// The task (head) to evaluate.
+    #[arg(long)]
+    pub task: String,
+    /// An IOB .tsv file or a seq.in/seq.out/label folder.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Maximum sub-tokens per window (checkpoints).
+    #[arg(long, default_value_t = 128)]
+    pub max_len: usize,
+}
+
+/// `bench` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Pretrained folder, or `random`.
+    #[arg(long)]
+    pub init: String,
+    /// Sentences per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Tokens per sentence.
+    #[arg(long, default_value_t = 32)]
+    pub len: usize,
+    /// Timed steps (after one warm-up step).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Also train the word-embedding matrix.
+    #[arg(long)]
+    pub train_word_embeddings: bool,
+    /// Dropout.
+    #[arg(long, default_value_t = 0.1)]
+    pub dropout: f32,
+    /// Architecture for --init random.
+    #[command(flatten)]
+    pub arch: ArchArgs,
+}
+
+impl ArchArgs {
+    /// The architecture for a random init with `vocab_size` words.
+    pub fn architecture(&self, vocab_size: usize) -> Architecture {
+        Architecture {
+            vocab_size,
+            hidden: self.hidden,
+            layers: self.layers,
+            heads: self.heads,
+            intermediate: self.intermediate,
+            max_positions: self.max_positions,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+        }
+    }
+    /// Resolves `--init`.
+    pub fn init(&self, init: &str) -> Result<InitFrom> {
+        if init == "random" {
+            let tok = self
+                .tokenizer
+                .clone()
+                .ok_or_else(|| Error::Spec("--init random needs --tokenizer PATH".into()))?;
+            let vocab = crate::data::encode::Tok::from_file(&tok)?.vocab_size();
+            Ok(InitFrom::Random(self.architecture(vocab), tok))
+        } else {
+            Ok(InitFrom::Pretrained(PathBuf::from(init)))
+        }
+    }
+}
+
+/// Parses `--aux`.
+pub fn parse_aux(s: &str) -> Result<AuxHeads> {
+    let mut a = AuxHeads {
+        bcls: false,
+        mcls: false,
+        mtcls: false,
+    };
+    for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match p {
+            "none" => {}
+            "bcls" => a.bcls = true,
+            "mcls" => a.mcls = true,
+            "mtcls" => a.mtcls = true,
+            _ => return Err(Error::Spec(format!("--aux: unknown head {p:?}"))),
+        }
+    }
+    Ok(a)
+}
+
+impl TrainArgs {
+    /// The recipe and run control of these arguments.
+    pub fn recipe(&self) -> Result<(Recipe, RunControl)> {
+        let tasks = self
+            .tasks
+            .iter()
+            .map(|t| TaskSpec::parse(t).map(|s| TaskRecipe::from(&s)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut names: Vec<&str> = tasks.iter().map(|t| t.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        if names.len() != tasks.len() {
+            return Err(Error::Spec("two --task share a name".into()));
+        }
+        let r = Recipe {
+            tasks,
+            init: self.arch.init(&self.init)?,
+            epochs: self.epochs,
+            batch_size: self.batch_size.max(1),
+            max_tokens: self.max_tokens.max(1),
+            max_len: self.max_len.max(3),
+            lr: self.lr,
+            warmup: self.warmup,
+            adamw: AdamWConfig {
+                weight_decay: self.weight_decay,
+                max_grad_norm: self.max_grad_norm,
+                ..AdamWConfig::default()
+            },
+            dropout: self.dropout,
+            seed: self.seed,
+            schedule: self.schedule,
+            aux: parse_aux(&self.aux)?,
+            aux_weight: self.aux_weight,
+            freeze_word_embeddings: !self.train_word_embeddings,
+        };
+        let c = RunControl {
+            out: self.out.clone(),
+            resume: self.resume,
+            save_every: self.save_every,
+            max_steps: self.max_steps,
+            log_every: self.log_every.max(1),
+            dev_limit: self.dev_limit,
+        };
+        Ok((r, c))
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Train(a) => {
+            let (r, c) = a.recipe()?;
+            let s = crate::train::train(&r, &c)?;
+            eprintln!(
+                "done: step {}, best mean dev F1 {:?} (epoch {:?})",
+                s.step, s.best_f1, s.best_epoch
+            );
+            Ok(())
+        }
+        Cmd::Eval(a) => {
+            let rep = match (&a.checkpoint, &a.model) {
+                (Some(dir), _) => crate::eval::eval_checkpoint(dir, &a.task, &a.data, a.max_len)?,
+                (None, Some(m)) => crate::eval::ptag::eval_model(m, &a.task, &a.data)?,
+                (None, None) => return Err(Error::Spec("give --model or --checkpoint".into())),
+            };
+            if a.json {
+                let s = serde_json::to_string(&rep).map_err(|e| Error::json(&a.data, e))?;
+                println!("{s}");
+            } else {
+                println!(
+                    "{}: {} sentences  P {:.2}  R {:.2}  F1 {:.2}{}",
+                    rep.task,
+                    rep.sentences,
+                    100.0 * rep.precision,
+                    100.0 * rep.recall,
+                    100.0 * rep.f1,
+                    rep.intent_accuracy
+                        .map(|x| format!("  intent acc {:.2}", 100.0 * x))
+                        .unwrap_or_default()
+                );
+                for (k, p) in &rep.per_type {
+                    println!(
+                        "  {k:<32} P {:6.2}  R {:6.2}  F1 {:6.2}  gold {}",
+                        100.0 * p.precision,
+                        100.0 * p.recall,
+                        100.0 * p.f1,
+                        p.support
+                    );
+                }
+            }
+            Ok(())
+        }
+        Cmd::Bench(a) => crate::bench::run(&a),
+    }
+}

@@ -1,0 +1,140 @@
+//! Training and evaluation data: loaders, task specs, sub-token alignment.
+
+pub mod encode;
+pub mod labels;
+pub mod slu;
+pub mod tsv;
+
+use std::path::{Path, PathBuf};
+
+use picotag::decode::Tag;
+
+use crate::error::{Error, Result};
+
+/// One labelled sentence (utterance) as the data gives it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sentence {
+    /// The words.
+    pub words: Vec<String>,
+    /// One BIO/BIOES label per word.
+    pub labels: Vec<String>,
+    /// The intent, when the data has intents.
+    pub intent: Option<String>,
+    /// 1-based line of the sentence in its file (first word for `.tsv`).
+    pub line: usize,
+}
+
+/// Checks that `label` is `O` or `B-/I-/E-/S-/L-/U-` followed by a type.
+pub fn check_label(label: &str) -> std::result::Result<(), String> {
+    match Tag::parse(label) {
+        Some(_) => Ok(()),
+        None => Err(format!("label {label:?} is outside the BIO/BIOES scheme")),
+    }
+}
+
+/// Loads one split: an IOB `.tsv` file or a `seq.in`/`seq.out`/`label` folder.
+pub fn load_split(path: &Path) -> Result<Vec<Sentence>> {
+    if path.is_dir() {
+        if path.join("seq.in").is_file() {
+            slu::load(path)
+        } else {
+            Err(Error::Spec(format!(
+                "{}: a folder split must hold seq.in and seq.out",
+                path.display()
+            )))
+        }
+    } else if path.is_file() {
+        tsv::load(path)
+    } else {
+        Err(Error::Spec(format!(
+            "{}: no such file or folder",
+            path.display()
+        )))
+    }
+}
+
+const TRAIN_NAMES: &[&str] = &["train.tsv", "train.txt", "train"];
+const DEV_NAMES: &[&str] = &[
+    "devel.tsv",
+    "dev.tsv",
+    "valid.tsv",
+    "devel.txt",
+    "dev.txt",
+    "valid.txt",
+    "valid",
+    "dev",
+    "devel",
+];
+
+fn find_in(dir: &Path, names: &[&str]) -> Option<PathBuf> {
+    names.iter().map(|n| dir.join(n)).find(|p| p.exists())
+}
+
+/// Finds the train and dev splits of a dataset folder
+/// (`train.tsv`/`devel.tsv`, or `train/`/`valid/`, and the usual variants).
+pub fn resolve_dataset(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let train = find_in(dir, TRAIN_NAMES).ok_or_else(|| {
+        Error::Spec(format!(
+            "{}: no train split (looked for {})",
+            dir.display(),
+            TRAIN_NAMES.join(", ")
+        ))
+    })?;
+    let dev = find_in(dir, DEV_NAMES).ok_or_else(|| {
+        Error::Spec(format!(
+            "{}: no dev split (looked for {})",
+            dir.display(),
+            DEV_NAMES.join(", ")
+        ))
+    })?;
+    Ok((train, dev))
+}
+
+/// A task given on the command line:
+/// `NAME=DIR[,weight=λ]` or `NAME=train=PATH,dev=PATH[,weight=λ]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSpec {
+    /// Task name (head names derive from it).
+    pub name: String,
+    /// Training split.
+    pub train: PathBuf,
+    /// Development split.
+    pub dev: PathBuf,
+    /// Loss weight λ.
+    pub weight: f32,
+}
+
+impl TaskSpec {
+    /// Parses a `--task` argument, resolving dataset folders.
+    pub fn parse(s: &str) -> Result<TaskSpec> {
+        let bad = |m: &str| Error::Spec(format!("--task {s:?}: {m}"));
+        let (name, rest) = s.split_once('=').ok_or_else(|| bad("expected NAME=PATH"))?;
+        let name = name.trim();
+        if name.is_empty() || name.contains(['.', ' ']) {
+            return Err(bad("task name must be non-empty, without '.' or spaces"));
+        }
+        let (mut dir, mut train, mut dev, mut weight) = (None, None, None, 1.0f32);
+        for item in rest.split(',') {
+            match item.split_once('=') {
+                Some(("train", p)) => train = Some(PathBuf::from(p)),
+                Some(("dev", p)) => dev = Some(PathBuf::from(p)),
+                Some(("weight", w)) => {
+                    weight = w.parse().map_err(|_| bad("weight must be a number"))?
+                }
+                Some((k, _)) => return Err(bad(&format!("unknown key {k:?}"))),
+                None => dir = Some(PathBuf::from(item)),
+            }
+        }
+        let (train, dev) = match (dir, train, dev) {
+            (Some(d), None, None) => resolve_dataset(&d)?,
+            (None, Some(t), Some(v)) => (t, v),
+            _ => return Err(bad("give either a dataset folder or both train= and dev=")),
+        };
+        Ok(TaskSpec {
+            name: name.to_string(),
+            train,
+            dev,
+            weight,
+        })
+    }
+}

@@ -1,0 +1,165 @@
+//! Evaluation of a checkpoint (or a `.ptag` model) on labelled data.
+
+pub mod metric;
+pub mod ptag;
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor, D};
+use picotag::decode::decode_labels;
+
+use crate::data::encode::{Encoded, Tok};
+use crate::data::Sentence;
+use crate::error::Result;
+use crate::model::heads::TaskHeads;
+use crate::model::Model;
+use metric::{gold_spans, Metric, Report, Span};
+
+/// A data sentence with its encoding.
+pub struct EvalSentence {
+    /// The sentence as the data gives it.
+    pub sentence: Sentence,
+    /// Pieces and windows.
+    pub enc: Encoded,
+}
+
+/// Encodes sentences for evaluation.
+pub fn prepare(tok: &Tok, sentences: Vec<Sentence>, max_len: usize) -> Result<Vec<EvalSentence>> {
+    sentences
+        .into_iter()
+        .map(|s| {
+            let enc = tok.encode(&s.words, max_len)?;
+            Ok(EvalSentence { sentence: s, enc })
+        })
+        .collect()
+}
+
+/// A model's output for one sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// One label per piece.
+    pub pieces: Vec<String>,
+    /// The intent, when the task has an intent head.
+    pub intent: Option<String>,
+}
+
+/// Runs the task's slot (and intent) heads over every window, batched by length.
+pub fn predict(
+    model: &Model,
+    th: &TaskHeads,
+    items: &[EvalSentence],
+    dev: &Device,
+) -> Result<Vec<Prediction>> {
+    let slot_head = &model.heads[th.slots];
+    let intent_head = th.intent.map(|i| &model.heads[i]);
+    let mut preds: Vec<Prediction> = items
+        .iter()
+        .map(|s| Prediction {
+            pieces: vec!["O".to_string(); s.enc.piece_word.len()],
+            intent: None,
+        })
+        .collect();
+    let mut wins: Vec<(usize, usize)> = items
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| (0..s.enc.windows.len()).map(move |w| (i, w)))
+        .collect();
+    wins.sort_by_key(|&(i, w)| items[i].enc.windows[w].ids.len());
+    let max_tokens = 4096;
+    let mut start = 0;
+    while start < wins.len() {
+        let mut end = start + 1;
+        while end < wins.len() {
+            let len = items[wins[end].0].enc.windows[wins[end].1].ids.len();
+            if len * (end - start + 1) > max_tokens || end - start >= 64 {
+                break;
+            }
+            end += 1;
+        }
+        let chunk = &wins[start..end];
+        start = end;
+        let ws: Vec<_> = chunk
+            .iter()
+            .map(|&(i, w)| &items[i].enc.windows[w])
+            .collect();
+        let (b, t) = (ws.len(), ws.iter().map(|w| w.ids.len()).max().unwrap_or(1));
+        let mut ids = vec![0u32; b * t];
+        let mut mask = vec![0f32; b * t];
+        let mut sel = Vec::new();
+        for (r, w) in ws.iter().enumerate() {
+            ids[r * t..r * t + w.ids.len()].copy_from_slice(&w.ids);
+            mask[r * t..r * t + w.ids.len()].fill(1.0);
+            sel.extend(w.first_pos.iter().map(|&p| (r * t + p) as u32));
+        }
+        let ids = Tensor::from_vec(ids, (b, t), dev)?;
+        let mask = Tensor::from_vec(mask, (b, t), dev)?;
+        let hidden = model.bert.forward(&ids, &mask, &mut None)?;
+        if !sel.is_empty() {
+            let n = sel.len();
+            let rows = hidden.index_select(&Tensor::from_vec(sel, n, dev)?, 0)?;
+            let best = slot_head
+                .logits(&rows)?
+                .argmax(D::Minus1)?
+                .to_vec1::<u32>()?;
+            let mut k = 0;
+            for (&(i, wi), w) in chunk.iter().zip(&ws) {
+                let _ = wi;
+                for j in 0..w.first_pos.len() {
+                    preds[i].pieces[w.first_piece + j] =
+                        slot_head.meta.labels[best[k] as usize].clone();
+                    k += 1;
+                }
+            }
+        }
+        if let Some(h) = intent_head {
+            let best = h
+                .sentence_logits(&hidden, &mask, b, t)?
+                .argmax(D::Minus1)?
+                .to_vec1::<u32>()?;
+            for (r, &(i, wi)) in chunk.iter().enumerate() {
+                if wi == 0 {
+                    preds[i].intent = Some(h.meta.labels[best[r] as usize].clone());
+                }
+            }
+        }
+    }
+    Ok(preds)
+}
+
+/// Predicted word spans of a sentence from its piece labels.
+pub fn predicted_spans(enc: &Encoded, pieces: &[String]) -> Vec<Span> {
+    decode_labels(pieces)
+        .into_iter()
+        .map(|s| {
+            let (a, b) = enc.piece_span_to_words(s.start, s.end);
+            (a, b, s.kind.to_string())
+        })
+        .collect()
+}
+
+/// Scores predictions against the data.
+pub fn score(task: &str, items: &[EvalSentence], preds: &[Prediction]) -> Report {
+    let mut m = Metric::default();
+    for (s, p) in items.iter().zip(preds) {
+        m.add(
+            &gold_spans(&s.sentence.labels),
+            &predicted_spans(&s.enc, &p.pieces),
+        );
+        if let (Some(g), Some(pi)) = (&s.sentence.intent, &p.intent) {
+            m.add_intent(g, pi);
+        }
+    }
+    m.report(task)
+}
+
+/// Evaluates task `task` of the checkpoint in `dir` on the data at `data`.
+pub fn eval_checkpoint(dir: &Path, task: &str, data: &Path, max_len: usize) -> Result<Report> {
+    let dev = Device::Cpu;
+    let model = Model::load(dir, false, &dev)?;
+    let th = model.task(task)?.clone();
+    let tok = Tok::from_json(&model.meta.tokenizer)?;
+    let max_len = max_len.min(model.meta.architecture.max_positions);
+    let items = prepare(&tok, crate::data::load_split(data)?, max_len)?;
+    let preds = predict(&model, &th, &items, &dev)?;
+    Ok(score(task, &items, &preds))
+}

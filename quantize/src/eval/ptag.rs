@@ -1,0 +1,63 @@
+//! Evaluation of a compressed `.ptag` model through the runtime's [`picotag::Tagger`].
+
+use std::path::Path;
+
+use picotag::{TagOptions, Tagger};
+
+use super::metric::{gold_spans, Metric, Report, Span};
+use crate::data::load_split;
+use crate::error::{Error, Result};
+
+/// Evaluates task `task` of the model file `path` on `data`.
+///
+/// Each data sentence is tagged as one string (words joined by single spaces);
+/// a slot covers the data words holding its first and last byte. The
+/// "has a slot" gate is off, so the figure is the slot head's own.
+pub fn eval_model(path: &Path, task: &str, data: &Path) -> Result<Report> {
+    let tagger = Tagger::open(path)?;
+    if !tagger.tasks().iter().any(|t| t.name == task) {
+        let known: Vec<String> = tagger.tasks().into_iter().map(|t| t.name).collect();
+        return Err(Error::Model(format!(
+            "no task {task:?} in {} (has {known:?})",
+            path.display()
+        )));
+    }
+    let opts = TagOptions {
+        tasks: Some(vec![task.to_string()]),
+        has_slot_threshold: None,
+        min_slot_score: 0.0,
+    };
+    let mut m = Metric::default();
+    for s in load_split(data)? {
+        let mut text = String::new();
+        let mut starts = Vec::with_capacity(s.words.len());
+        for (i, w) in s.words.iter().enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            starts.push(text.len());
+            text.push_str(w);
+        }
+        let word_at = |b: usize| starts.partition_point(|&x| x <= b).saturating_sub(1);
+        let t = tagger.tag_utterance_with(&text, &opts)?;
+        let pred: Vec<Span> = t
+            .slots
+            .iter()
+            .filter(|x| &*x.task == task && x.end > x.start)
+            .map(|x| {
+                (
+                    word_at(x.start),
+                    word_at(x.end - 1) + 1,
+                    x.label.to_string(),
+                )
+            })
+            .collect();
+        m.add(&gold_spans(&s.labels), &pred);
+        if let Some(g) = &s.intent {
+            if let Some(i) = t.intents.iter().find(|i| &*i.task == task) {
+                m.add_intent(g, &i.label);
+            }
+        }
+    }
+    Ok(m.report(task))
+}

@@ -1,0 +1,11 @@
+//! picotag-quantize: trains, evaluates and (later) compresses picotag models.
+
+pub mod bench;
+pub mod cli;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod model;
+pub mod train;
+
+pub use error::{Error, Result};

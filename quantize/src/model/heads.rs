@@ -1,0 +1,111 @@
+//! Classification heads over the shared encoder, and how sentence heads pool.
+
+use candle_core::{DType, Tensor};
+use picotag::format::{HeadKind, HeadMeta, HeadRole, ModelMeta, Pooling};
+
+use super::ops::linear;
+use super::params::Params;
+use crate::error::{Error, Result};
+
+/// One linear head: `heads.<name>.weight` `[labels, hidden]`, `heads.<name>.bias` `[labels]`.
+pub struct Head {
+    /// Its metadata.
+    pub meta: HeadMeta,
+    w: Tensor,
+    b: Tensor,
+}
+
+impl Head {
+    /// Tensor name of the weight.
+    pub fn weight_name(name: &str) -> String {
+        format!("heads.{name}.weight")
+    }
+    /// Tensor name of the bias.
+    pub fn bias_name(name: &str) -> String {
+        format!("heads.{name}.bias")
+    }
+    /// Binds a head to its tensors in `p`, checking shapes.
+    pub fn new(meta: &HeadMeta, p: &Params, hidden: usize) -> Result<Head> {
+        let w = p.get(&Head::weight_name(&meta.name))?;
+        let b = p.get(&Head::bias_name(&meta.name))?;
+        let n = meta.labels.len();
+        if w.dims() != [n, hidden] || b.dims() != [n] {
+            return Err(Error::Model(format!(
+                "head {}: tensors {:?}/{:?} do not fit {n} labels x {hidden}",
+                meta.name,
+                w.dims(),
+                b.dims()
+            )));
+        }
+        Ok(Head {
+            meta: meta.clone(),
+            w,
+            b,
+        })
+    }
+    /// Logits for rows `x` `[n, hidden]`.
+    pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        linear(x, &self.w, &self.b)
+    }
+    /// Pools `hidden` `[b * t, h]` as this (sentence) head wants, then gives logits `[b, labels]`.
+    pub fn sentence_logits(
+        &self,
+        hidden: &Tensor,
+        mask: &Tensor,
+        b: usize,
+        t: usize,
+    ) -> Result<Tensor> {
+        let pooled = pool(hidden, mask, b, t, self.meta.pooling)?;
+        self.logits(&pooled)
+    }
+}
+
+/// Pools `hidden` `[b * t, h]` into `[b, h]`; `mask` `[b, t]` marks real positions.
+pub fn pool(hidden: &Tensor, mask: &Tensor, b: usize, t: usize, how: Pooling) -> Result<Tensor> {
+    let h = hidden.dim(1)?;
+    let x = hidden.reshape((b, t, h))?;
+    let m = mask.to_dtype(DType::F32)?.reshape((b, t, 1))?;
+    Ok(match how {
+        Pooling::Cls => x.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?,
+        Pooling::Max => x.broadcast_add(&((m - 1.0)? * 1e4)?)?.max(1)?,
+        Pooling::Mean => {
+            let s = x.broadcast_mul(&m)?.sum(1)?;
+            s.broadcast_div(&m.sum(1)?)?
+        }
+    })
+}
+
+/// The heads of one task, as indices into the model's head list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskHeads {
+    /// Task name.
+    pub task: String,
+    /// The slot (token) head.
+    pub slots: usize,
+    /// Intent head, when the task has intents.
+    pub intent: Option<usize>,
+    /// "Has a slot" head.
+    pub bcls: Option<usize>,
+    /// Entity-count head.
+    pub mcls: Option<usize>,
+    /// Multi/single-word entity head.
+    pub mtcls: Option<usize>,
+}
+
+/// Groups the heads of `meta` by task, following the naming convention.
+pub fn task_heads(meta: &ModelMeta) -> Vec<TaskHeads> {
+    let find = |name: &str| meta.heads.iter().position(|h| h.name == name);
+    meta.heads
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.kind == HeadKind::Token && h.role == HeadRole::Slots)
+        .map(|(i, h)| TaskHeads {
+            task: h.task.clone(),
+            slots: i,
+            intent: find(&format!("{}.intent", h.task)),
+            bcls: find(&format!("{}.bcls", h.task)),
+            mcls: find(&format!("{}.mcls", h.task)),
+            mtcls: find(&format!("{}.mtcls", h.task)),
+        })
+        .collect()
+}

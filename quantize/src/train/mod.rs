@@ -1,0 +1,510 @@
+//! Multi-task training of the teacher.
+
+pub mod batch;
+pub mod checkpoint;
+pub mod optim;
+pub mod progress;
+pub mod schedule;
+pub mod step;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use candle_core::Device;
+use picotag::decode::Scheme;
+use picotag::format::{Architecture, HeadKind, HeadMeta, HeadRole, ModelMeta, Pooling};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::data::encode::Tok;
+use crate::data::labels::{detect_scheme, Vocab, BCLS_LABELS, MCLS_LABELS, MTCLS_LABELS};
+use crate::data::{load_split, TaskSpec};
+use crate::error::{Error, Result};
+use crate::eval::{predict, prepare, score, EvalSentence};
+use crate::model::ops::Dropout;
+use crate::model::{params, Model};
+use batch::{examples, Batch, Example};
+use checkpoint::{load_last, save_best, save_last, TrainState};
+use optim::{AdamW, AdamWConfig};
+use progress::Progress;
+use schedule::{epoch_batches, learning_rate, Schedule};
+
+/// Which auxiliary heads to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuxHeads {
+    /// Sentence has an entity.
+    pub bcls: bool,
+    /// 0 / 1 / 2 / 3+ entities (max-pooled).
+    pub mcls: bool,
+    /// Word in a multi-word / single-word entity / outside.
+    pub mtcls: bool,
+}
+
+/// Where the encoder starts from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InitFrom {
+    /// A folder with `model.safetensors`, `config.json`, `tokenizer.json`.
+    Pretrained(PathBuf),
+    /// Random weights of this shape, with the tokenizer at this path.
+    Random(Architecture, PathBuf),
+}
+
+/// Everything that decides the result of a run (saved in the checkpoint's provenance).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    /// Tasks (name, splits, λ).
+    pub tasks: Vec<TaskRecipe>,
+    /// Initialisation.
+    pub init: InitFrom,
+    /// Epochs.
+    pub epochs: usize,
+    /// Sentences per batch (at most).
+    pub batch_size: usize,
+    /// Padded tokens per batch (at most).
+    pub max_tokens: usize,
+    /// Maximum sub-tokens per window, `[CLS]`/`[SEP]` included.
+    pub max_len: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Warm-up, as a fraction of all steps.
+    pub warmup: f64,
+    /// AdamW settings.
+    pub adamw: AdamWConfig,
+    /// Dropout probability.
+    pub dropout: f32,
+    /// Seed of data order, dropout and head initialisation.
+    pub seed: u64,
+    /// Batch order.
+    pub schedule: Schedule,
+    /// Auxiliary heads.
+    pub aux: AuxHeads,
+    /// Weight of the auxiliary losses.
+    pub aux_weight: f64,
+    /// Keep the word-embedding matrix fixed.
+    pub freeze_word_embeddings: bool,
+}
+
+/// A task in the recipe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecipe {
+    /// Name.
+    pub name: String,
+    /// Train split.
+    pub train: PathBuf,
+    /// Dev split.
+    pub dev: PathBuf,
+    /// λ.
+    pub weight: f32,
+}
+
+impl From<&TaskSpec> for TaskRecipe {
+    fn from(t: &TaskSpec) -> Self {
+        TaskRecipe {
+            name: t.name.clone(),
+            train: t.train.clone(),
+            dev: t.dev.clone(),
+            weight: t.weight,
+        }
+    }
+}
+
+/// How the run is driven (does not change its result).
+#[derive(Debug, Clone)]
+pub struct RunControl {
+    /// Run folder.
+    pub out: PathBuf,
+    /// Continue from `out/last` when it exists.
+    pub resume: bool,
+    /// Save `last/` every this many steps (0 = only at epoch ends).
+    pub save_every: u64,
+    /// Stop after this many steps in total (saving first).
+    pub max_steps: Option<u64>,
+    /// Seconds between plain log lines.
+    pub log_every: u64,
+    /// Evaluate at most this many dev sentences per task (None = all).
+    pub dev_limit: Option<usize>,
+}
+
+/// A task's data, ready to train on.
+pub struct TaskData {
+    /// The recipe entry.
+    pub spec: TaskRecipe,
+    /// Slot labels (piece level).
+    pub slots: Vocab,
+    /// Intent labels, when every training sentence has one.
+    pub intents: Option<Vocab>,
+    /// Tagging scheme.
+    pub scheme: Scheme,
+    /// Training windows.
+    pub train: Vec<Example>,
+    /// Dev sentences.
+    pub dev: Vec<EvalSentence>,
+}
+
+/// Loads and encodes every task of the recipe.
+pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec<TaskData>> {
+    let mut out = Vec::new();
+    for spec in &r.tasks {
+        let train = load_split(&spec.train)?;
+        if train.is_empty() {
+            return Err(Error::Spec(format!(
+                "{}: no sentences",
+                spec.train.display()
+            )));
+        }
+        let encoded = train
+            .iter()
+            .map(|s| tok.encode(&s.words, r.max_len))
+            .collect::<Result<Vec<_>>>()?;
+        let piece_labels: Vec<Vec<String>> = train
+            .iter()
+            .zip(&encoded)
+            .map(|(s, e)| e.piece_labels(&s.labels))
+            .collect();
+        let slots = Vocab::build(piece_labels.iter().flatten().map(String::as_str), Some("O"));
+        let scheme = detect_scheme(slots.labels.iter().map(String::as_str));
+        let intents = train
+            .iter()
+            .all(|s| s.intent.is_some())
+            .then(|| Vocab::build(train.iter().filter_map(|s| s.intent.as_deref()), None));
+        let mut ex = Vec::new();
+        for (s, e) in train.iter().zip(&encoded) {
+            ex.extend(
+                examples(s, e, &slots, intents.as_ref(), &spec.train)?
+                    .into_iter()
+                    .filter(|x| !x.pos.is_empty()),
+            );
+        }
+        let mut dev_s = load_split(&spec.dev)?;
+        if let Some(n) = dev_limit {
+            dev_s.truncate(n);
+        }
+        let dev = prepare(tok, dev_s, r.max_len)?;
+        out.push(TaskData {
+            spec: spec.clone(),
+            slots,
+            intents,
+            scheme,
+            train: ex,
+            dev,
+        });
+    }
+    Ok(out)
+}
+
+/// The heads of the tasks, following the naming convention.
+pub fn head_metas(tasks: &[TaskData], aux: AuxHeads) -> Vec<HeadMeta> {
+    let mut v = Vec::new();
+    let strs = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for t in tasks {
+        let n = &t.spec.name;
+        let head = |suffix: &str, kind, role, labels, pooling| HeadMeta {
+            name: if suffix.is_empty() {
+                n.clone()
+            } else {
+                format!("{n}.{suffix}")
+            },
+            task: n.clone(),
+            kind,
+            role,
+            labels,
+            scheme: (kind == HeadKind::Token && role == HeadRole::Slots).then_some(t.scheme),
+            pooling,
+        };
+        v.push(head(
+            "",
+            HeadKind::Token,
+            HeadRole::Slots,
+            t.slots.labels.clone(),
+            Pooling::Cls,
+        ));
+        if let Some(i) = &t.intents {
+            v.push(head(
+                "intent",
+                HeadKind::Sentence,
+                HeadRole::Intent,
+                i.labels.clone(),
+                Pooling::Cls,
+            ));
+        }
+        if aux.bcls {
+            v.push(head(
+                "bcls",
+                HeadKind::Sentence,
+                HeadRole::HasSlot,
+                strs(&BCLS_LABELS),
+                Pooling::Cls,
+            ));
+        }
+        if aux.mcls {
+            v.push(head(
+                "mcls",
+                HeadKind::Sentence,
+                HeadRole::Aux,
+                strs(&MCLS_LABELS),
+                Pooling::Max,
+            ));
+        }
+        if aux.mtcls {
+            v.push(head(
+                "mtcls",
+                HeadKind::Token,
+                HeadRole::Aux,
+                strs(&MTCLS_LABELS),
+                Pooling::Cls,
+            ));
+        }
+    }
+    v
+}
+
+/// The device: CUDA when built with it and present, else the CPU.
+pub fn device() -> Result<Device> {
+    #[cfg(feature = "cuda")]
+    {
+        Ok(Device::cuda_if_available(0)?)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Ok(Device::Cpu)
+    }
+}
+
+fn log_line(run: &Path, name: &str, v: &serde_json::Value) -> Result<()> {
+    let path = run.join(name);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    writeln!(f, "{v}").map_err(|e| Error::io(&path, e))
+}
+
+/// Evaluates every task on its dev split: (mean F1, per-task reports as JSON).
+pub fn evaluate_dev(
+    model: &Model,
+    tasks: &[TaskData],
+    dev: &Device,
+) -> Result<(f64, serde_json::Value)> {
+    let mut per = serde_json::Map::new();
+    let mut sum = 0.0;
+    for t in tasks {
+        let th = model.task(&t.spec.name)?;
+        let preds = predict(model, th, &t.dev, dev)?;
+        let rep = score(&t.spec.name, &t.dev, &preds);
+        sum += rep.f1;
+        per.insert(
+            t.spec.name.clone(),
+            serde_json::to_value(&rep).unwrap_or(serde_json::Value::Null),
+        );
+    }
+    Ok((
+        sum / tasks.len().max(1) as f64,
+        serde_json::Value::Object(per),
+    ))
+}
+
+/// Trains (or resumes) a run. Returns the final state.
+pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
+    let dev = device()?;
+    std::fs::create_dir_all(&ctl.out).map_err(|e| Error::io(&ctl.out, e))?;
+    let recipe_json = serde_json::to_value(r).map_err(|e| Error::json(&ctl.out, e))?;
+    let resumed = if ctl.resume {
+        load_last(&ctl.out, r.freeze_word_embeddings, r.adamw, &dev)?
+    } else if checkpoint::last_dir(&ctl.out).exists() {
+        return Err(Error::Spec(format!(
+            "{} already holds a run: pass --resume to continue it, or use another --out",
+            ctl.out.display()
+        )));
+    } else {
+        None
+    };
+    let tok = match (&resumed, &r.init) {
+        (Some((m, _, _)), _) => Tok::from_json(&m.meta.tokenizer)?,
+        (None, InitFrom::Pretrained(d)) => Tok::from_file(&d.join("tokenizer.json"))?,
+        (None, InitFrom::Random(_, t)) => Tok::from_file(t)?,
+    };
+    let t0 = Instant::now();
+    let tasks = load_tasks(r, &tok, ctl.dev_limit)?;
+    for t in &tasks {
+        eprintln!(
+            "task {}: {} train windows, {} dev sentences, {} slot labels, intents: {}",
+            t.spec.name,
+            t.train.len(),
+            t.dev.len(),
+            t.slots.len(),
+            t.intents.as_ref().map_or(0, Vocab::len)
+        );
+    }
+    eprintln!("data ready in {:.1}s", t0.elapsed().as_secs_f64());
+    let heads = head_metas(&tasks, r.aux);
+    let (mut model, mut opt, mut state) = match resumed {
+        Some((m, o, s)) => {
+            if s.recipe != recipe_json {
+                return Err(Error::Spec(
+                    "--resume with a different recipe than the checkpoint's".into(),
+                ));
+            }
+            if m.meta.heads != heads {
+                return Err(Error::Spec(
+                    "--resume: the data gives other heads than the checkpoint".into(),
+                ));
+            }
+            eprintln!(
+                "resuming at step {} (epoch {}, batch {})",
+                s.step,
+                s.epoch + 1,
+                s.batch_in_epoch
+            );
+            (m, o, s)
+        }
+        None => {
+            let (arch, tensors) = match &r.init {
+                InitFrom::Pretrained(d) => {
+                    let arch = params::read_hf_config(&d.join("config.json"))?;
+                    let all = params::load_safetensors(&d.join("model.safetensors"), &dev)?;
+                    (arch.clone(), params::select_bert(&arch, &all)?)
+                }
+                InitFrom::Random(a, _) => (a.clone(), params::random_bert(a, r.seed, &dev)?),
+            };
+            let mut provenance = std::collections::BTreeMap::new();
+            provenance.insert("recipe".to_string(), recipe_json.clone());
+            provenance.insert(
+                "tool".to_string(),
+                serde_json::json!(format!("picotag-quantize {}", env!("CARGO_PKG_VERSION"))),
+            );
+            let meta = ModelMeta {
+                name: ctl
+                    .out
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                architecture: arch,
+                heads,
+                tokenizer: tok.to_json()?,
+                provenance,
+                scores: Default::default(),
+            };
+            let model = Model::build(meta, tensors, r.freeze_word_embeddings, r.seed, &dev)?;
+            let state = TrainState {
+                step: 0,
+                epoch: 0,
+                batch_in_epoch: 0,
+                seed: r.seed,
+                best_f1: None,
+                best_epoch: None,
+                recipe: recipe_json.clone(),
+            };
+            (model, AdamW::new(r.adamw), state)
+        }
+    };
+    let lens: Vec<Vec<usize>> = tasks
+        .iter()
+        .map(|t| t.train.iter().map(|e| e.ids.len()).collect())
+        .collect();
+    let plans: Vec<usize> = (0..r.epochs)
+        .map(|e| epoch_batches(&lens, r.batch_size, r.max_tokens, r.seed, e, r.schedule).len())
+        .collect();
+    let total: u64 = plans.iter().sum::<usize>() as u64;
+    let warmup = ((total as f64) * r.warmup).round() as u64;
+    eprintln!(
+        "{} trainable tensors ({} values), {} steps in {} epochs, warm-up {}",
+        model.params.trainable.len(),
+        model
+            .params
+            .trainable
+            .values()
+            .map(|v| v.elem_count())
+            .sum::<usize>(),
+        total,
+        r.epochs,
+        warmup
+    );
+    let mut prog = Progress::new(total, state.step, Duration::from_secs(ctl.log_every));
+    while state.epoch < r.epochs {
+        let plan = epoch_batches(
+            &lens,
+            r.batch_size,
+            r.max_tokens,
+            r.seed,
+            state.epoch,
+            r.schedule,
+        );
+        while state.batch_in_epoch < plan.len() {
+            if ctl.max_steps.is_some_and(|m| state.step >= m) {
+                prog.newline();
+                save_last(&ctl.out, &model, &opt, &state, &dev)?;
+                eprintln!(
+                    "stopped at step {} (--max-steps); checkpoint in {}",
+                    state.step,
+                    checkpoint::last_dir(&ctl.out).display()
+                );
+                return Ok(state);
+            }
+            let bp = &plan[state.batch_in_epoch];
+            let td = &tasks[bp.task];
+            let ex: Vec<&Example> = bp.items.iter().map(|&i| &td.train[i]).collect();
+            let batch = Batch::new(&ex, &dev)?;
+            let th = model.task(&td.spec.name)?.clone();
+            let rng =
+                ChaCha8Rng::seed_from_u64(r.seed ^ state.step.wrapping_mul(0xA24B_AED4_963E_E407));
+            let mut drop = (r.dropout > 0.0).then(|| Dropout::new(r.dropout, rng));
+            let loss = step::batch_loss(
+                &model,
+                &th,
+                &batch,
+                td.spec.weight as f64,
+                r.aux_weight,
+                &mut drop,
+            )?;
+            let loss_v = loss.to_scalar::<f32>()? as f64;
+            if !loss_v.is_finite() {
+                return Err(Error::Model(format!(
+                    "loss is {loss_v} at step {}",
+                    state.step
+                )));
+            }
+            let grads = loss.backward()?;
+            let lr = learning_rate(r.lr, state.step, warmup, total);
+            opt.step(&model.params.trainable, &grads, lr)?;
+            state.step += 1;
+            state.batch_in_epoch += 1;
+            prog.step(state.step, state.epoch, loss_v, batch.tokens, lr);
+            if ctl.save_every > 0 && state.step % ctl.save_every == 0 {
+                save_last(&ctl.out, &model, &opt, &state, &dev)?;
+            }
+        }
+        prog.newline();
+        let te = Instant::now();
+        let (mean_f1, per) = evaluate_dev(&model, &tasks, &dev)?;
+        let line = serde_json::json!({
+            "epoch": state.epoch + 1,
+            "step": state.step,
+            "mean_f1": mean_f1,
+            "train_tokens_per_s": prog.tokens_per_s(),
+            "eval_seconds": te.elapsed().as_secs_f64(),
+            "tasks": per,
+        });
+        eprintln!("dev after epoch {}: {line}", state.epoch + 1);
+        log_line(&ctl.out, "dev.jsonl", &line)?;
+        state.epoch += 1;
+        state.batch_in_epoch = 0;
+        if state.best_f1.is_none_or(|b| mean_f1 > b) {
+            state.best_f1 = Some(mean_f1);
+            state.best_epoch = Some(state.epoch);
+            model.meta.scores = serde_json::from_value(serde_json::json!({
+                "split": "dev", "epoch": state.epoch, "mean_f1": mean_f1, "tasks": per,
+            }))
+            .unwrap_or_default();
+            save_best(&ctl.out, &model)?;
+            eprintln!(
+                "new best (mean dev F1 {mean_f1:.4}) saved in {}",
+                checkpoint::best_dir(&ctl.out).display()
+            );
+        }
+        save_last(&ctl.out, &model, &opt, &state, &dev)?;
+    }
+    Ok(state)
+}

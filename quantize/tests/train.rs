@@ -1,0 +1,195 @@
+//! Smoke training, resume equivalence and the `eval` command contract, on a tiny random model.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use picotag_quantize::data::encode::Tok;
+use picotag_quantize::model::Model;
+use picotag_quantize::train::batch::{Batch, Example};
+use picotag_quantize::train::optim::AdamWConfig;
+use picotag_quantize::train::schedule::Schedule;
+use picotag_quantize::train::{
+    load_tasks, step, train, AuxHeads, InitFrom, Recipe, RunControl, TaskRecipe,
+};
+
+fn setup(tmp: &Path) -> Recipe {
+    let tk = common::write_tokenizer(tmp);
+    let slu = common::write_slu(&tmp.join("slu"));
+    let bio = common::write_bio(&tmp.join("bio"));
+    let vocab = Tok::from_file(&tk).unwrap().vocab_size();
+    let arch = picotag::format::Architecture {
+        vocab_size: vocab,
+        hidden: 32,
+        layers: 2,
+        heads: 4,
+        intermediate: 64,
+        max_positions: 64,
+        type_vocab_size: 2,
+        layer_norm_eps: 1e-12,
+    };
+    Recipe {
+        tasks: vec![
+            TaskRecipe {
+                name: "slu".into(),
+                train: slu.join("train"),
+                dev: slu.join("valid"),
+                weight: 1.0,
+            },
+            TaskRecipe {
+                name: "bio".into(),
+                train: bio.join("train.tsv"),
+                dev: bio.join("devel.tsv"),
+                weight: 0.5,
+            },
+        ],
+        init: InitFrom::Random(arch, tk),
+        epochs: 3,
+        batch_size: 2,
+        max_tokens: 4096,
+        max_len: 12,
+        lr: 3e-3,
+        warmup: 0.1,
+        adamw: AdamWConfig::default(),
+        dropout: 0.1,
+        seed: 5,
+        schedule: Schedule::Mixed,
+        aux: AuxHeads {
+            bcls: true,
+            mcls: true,
+            mtcls: true,
+        },
+        aux_weight: 0.5,
+        freeze_word_embeddings: true,
+    }
+}
+
+fn ctl(out: PathBuf, resume: bool, max_steps: Option<u64>) -> RunControl {
+    RunControl {
+        out,
+        resume,
+        save_every: 2,
+        max_steps,
+        log_every: 3600,
+        dev_limit: None,
+    }
+}
+
+fn tensors(dir: &Path) -> Vec<(String, Vec<f32>)> {
+    let mut v: Vec<(String, Vec<f32>)> = candle_core::safetensors::load(dir, &Device::Cpu)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| {
+            let t = if t.dtype() == candle_core::DType::F32 {
+                t
+            } else {
+                t.to_dtype(candle_core::DType::F32).unwrap()
+            };
+            (k, t.flatten_all().unwrap().to_vec1::<f32>().unwrap())
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn mean_loss(model: &Model, r: &Recipe) -> f32 {
+    let tok = Tok::from_json(&model.meta.tokenizer).unwrap();
+    let tasks = load_tasks(r, &tok, None).unwrap();
+    let mut s = 0.0;
+    for t in &tasks {
+        let ex: Vec<&Example> = t.train.iter().collect();
+        let b = Batch::new(&ex, &Device::Cpu).unwrap();
+        let th = model.task(&t.spec.name).unwrap().clone();
+        s += step::batch_loss(model, &th, &b, 1.0, 1.0, &mut None)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+    }
+    s
+}
+
+#[test]
+fn smoke_run_lowers_the_loss_and_keeps_the_best() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = setup(tmp.path());
+    r.epochs = 12;
+    let out = tmp.path().join("run");
+    // Loss of the initial model (the same seed builds the same heads).
+    train(&r, &ctl(out.clone(), false, Some(0))).unwrap();
+    let before = mean_loss(
+        &Model::load(&out.join("last"), true, &Device::Cpu).unwrap(),
+        &r,
+    );
+    let s = train(&r, &ctl(out.clone(), true, None)).unwrap();
+    let after = mean_loss(
+        &Model::load(&out.join("last"), true, &Device::Cpu).unwrap(),
+        &r,
+    );
+    assert!(after < 0.6 * before, "loss {before} -> {after}");
+    assert_eq!(s.epoch, 12);
+    let log = std::fs::read_to_string(out.join("dev.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 12);
+    let meta = picotag_quantize::model::read_meta(&out.join("best")).unwrap();
+    assert_eq!(meta.scores["split"], "dev");
+    assert!(meta.provenance.contains_key("recipe"));
+    // The eval command contract, through the binary.
+    let bin = env!("CARGO_BIN_EXE_picotag-quantize");
+    let o = std::process::Command::new(bin)
+        .args(["eval", "--checkpoint"])
+        .arg(out.join("best"))
+        .args(["--task", "slu", "--data"])
+        .arg(tmp.path().join("slu/valid"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["task"], "slu");
+    assert_eq!(v["sentences"], 6);
+    for k in ["precision", "recall", "f1", "intent_accuracy"] {
+        let x = v[k].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&x), "{k} = {x}");
+    }
+    assert!(v["per_type"].is_object());
+    let o = std::process::Command::new(bin)
+        .args(["eval", "--checkpoint"])
+        .arg(out.join("best"))
+        .args(["--task", "bio", "--json", "--data"])
+        .arg(tmp.path().join("bio/devel.tsv"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["intent_accuracy"].is_null());
+}
+
+#[test]
+fn resume_gives_the_same_result_as_a_straight_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = setup(tmp.path());
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    train(&r, &ctl(a.clone(), false, Some(7))).unwrap();
+    // "killed" after 3 steps (the checkpoint at step 2 is overwritten at the stop), then resumed.
+    train(&r, &ctl(b.clone(), false, Some(3))).unwrap();
+    assert!(
+        train(&r, &ctl(b.clone(), false, Some(7))).is_err(),
+        "an existing run needs --resume"
+    );
+    let s = train(&r, &ctl(b.clone(), true, Some(7))).unwrap();
+    assert_eq!(s.step, 7);
+    for f in ["model.safetensors", "optimizer.safetensors"] {
+        let (ta, tb) = (
+            tensors(&a.join("last").join(f)),
+            tensors(&b.join("last").join(f)),
+        );
+        assert_eq!(ta.len(), tb.len());
+        for ((na, va), (nb, vb)) in ta.iter().zip(&tb) {
+            assert_eq!(na, nb);
+            assert!(va == vb, "{f}: {na} differs after resume");
+        }
+    }
+    // A different recipe refuses to resume.
+    let mut r2 = r.clone();
+    r2.lr = 1.0;
+    assert!(train(&r2, &ctl(b, true, Some(9))).is_err());
+}

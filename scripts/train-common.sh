@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Shared by the scripts/train-*.sh recipes: builds the tool, fetches the teacher
+# and runs `picotag-quantize train --resume` with the run's log in runs/NAME/train.log.
+#
+#   train_run NAME ARGS...
+#
+# Every recipe is resumable: run the same script again after a kill and it
+# continues from runs/NAME/last. Start long runs so that they survive the shell:
+#   nohup nice -n 5 scripts/train-teacher.sh >/dev/null 2>&1 &
+# Environment: PICOTAG_DATA (default ../shared/data), RAYON_NUM_THREADS
+# (default 1: on a loaded 2-core machine one thread per run is faster than two).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+DATA=${PICOTAG_DATA:-$root/../shared/data}
+export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-1}
+
+train_run() {
+  local name=$1
+  shift
+  mkdir -p "runs/$name"
+  local log="runs/$name/train.log"
+  cargo build -q -p picotag-quantize --release >>"$log" 2>&1
+  local teacher
+  teacher=$(scripts/fetch-teacher.sh 2>>"$log" | tail -n 1)
+  {
+    echo "== $(date -u +%FT%TZ) start/resume: $name (RAYON_NUM_THREADS=$RAYON_NUM_THREADS)"
+    echo "== target/release/picotag-quantize train --resume --out runs/$name --init $teacher $*"
+  } >>"$log"
+  target/release/picotag-quantize train --resume --out "runs/$name" --init "$teacher" "$@" >>"$log" 2>&1
+  echo "== $(date -u +%FT%TZ) finished: $name" >>"$log"
+}
