@@ -7,5 +7,5 @@ task=$1 set=$2
 shift 2
 train_run "${RUN_NAME:-noaux-$task}" \
   --task "$task=$DATA/$set" \
-  --epochs 3 --lr 1e-4 --batch-size 32 --max-len 128 --aux none \
+  --epochs 1 --lr 1e-4 --batch-size 32 --max-len 128 --aux none \
   --seed 42 --save-every 100 "$@"

@@ -10,5 +10,5 @@ train_run "${RUN_NAME:-teacher-mt}" \
   --task "snips=$DATA/slu/snips" \
   --task "bc5cdr=$DATA/bio/BC5CDR" \
   --task "ncbi=$DATA/bio/NCBI-disease" \
-  --epochs 2 --lr 1e-4 --batch-size 32 --max-len 128 --aux bcls,mcls,mtcls \
+  --epochs 1 --lr 1e-4 --batch-size 32 --max-len 128 --aux bcls,mcls,mtcls \
   --seed 42 --save-every 100 "$@"

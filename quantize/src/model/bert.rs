@@ -3,7 +3,8 @@
 use candle_core::{DType, Tensor};
 use picotag::format::Architecture;
 
-use super::ops::{dropout, layer_norm, linear, softmax, Dropout};
+use super::fused::{gelu, layer_norm, softmax};
+use super::ops::{dropout, linear, Dropout};
 use super::params::Params;
 use crate::error::Result;
 
@@ -130,7 +131,7 @@ impl Bert {
                 .reshape((b * t, h))?;
             let a = dropout(&l.o.fwd(&ctx)?, drop)?;
             x = self.norm(&(a + &x)?, &l.ln1)?;
-            let f = l.down.fwd(&l.up.fwd(&x)?.gelu_erf()?)?;
+            let f = l.down.fwd(&gelu(&l.up.fwd(&x)?)?)?;
             let f = dropout(&f, drop)?;
             x = self.norm(&(f + &x)?, &l.ln2)?;
         }

@@ -1,6 +1,7 @@
 //! The model: a BERT encoder and its heads, saved as a checkpoint folder.
 
 pub mod bert;
+pub mod fused;
 pub mod heads;
 pub mod ops;
 pub mod params;
