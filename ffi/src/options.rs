@@ -1,0 +1,104 @@
+//! Per-call tagging options.
+
+use std::ffi::c_char;
+
+use picotag::TagOptions;
+
+use crate::args::cstr_utf8_arg;
+use crate::error::{guard, Failure};
+use crate::status::picotag_status;
+
+/// Options of `picotag_tag_utterance_with` and
+/// `picotag_tag_utterance_json_with`. Fill it with `picotag_options_init`,
+/// then change what you need. Read during the call only.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct picotag_options {
+    /// Names of the tasks to run (NUL-terminated UTF-8), or NULL. When
+    /// `n_tasks` is 0 every task runs. An unknown name fails the call with
+    /// `PICOTAG_STATUS_INVALID_ARGUMENT`.
+    pub tasks: *const *const c_char,
+    /// Number of entries of `tasks`.
+    pub n_tasks: usize,
+    /// Drop a task's slots when its "has any slot" probability is below this
+    /// (tasks without that head are never silenced). Negative disables it.
+    /// Default 0.5.
+    pub has_slot_threshold: f32,
+    /// Drop slots whose score is below this. Default 0.
+    pub min_slot_score: f32,
+}
+
+impl Default for picotag_options {
+    fn default() -> Self {
+        let d = TagOptions::default();
+        picotag_options {
+            tasks: std::ptr::null(),
+            n_tasks: 0,
+            has_slot_threshold: d.has_slot_threshold.unwrap_or(-1.0),
+            min_slot_score: d.min_slot_score,
+        }
+    }
+}
+
+impl picotag_options {
+    /// The runtime's options for these.
+    ///
+    /// # Safety
+    /// `tasks` is NULL or points to `n_tasks` pointers, each NULL or
+    /// NUL-terminated.
+    pub(crate) unsafe fn to_tag_options(&self) -> Result<TagOptions, Failure> {
+        let invalid = |m: String| Failure::new(picotag_status::InvalidArgument, m);
+        if self.has_slot_threshold.is_nan() {
+            return Err(invalid("has_slot_threshold is NaN".into()));
+        }
+        if self.min_slot_score.is_nan() {
+            return Err(invalid("min_slot_score is NaN".into()));
+        }
+        let tasks = if self.n_tasks == 0 {
+            None
+        } else if self.tasks.is_null() {
+            return Err(Failure::null("options.tasks (with n_tasks > 0)"));
+        } else {
+            if self.n_tasks > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
+                return Err(invalid(format!("n_tasks {} is too large", self.n_tasks)));
+            }
+            // SAFETY: non-NULL and `n_tasks` readable pointers (contract
+            // above); the size fits in `isize`.
+            let names = unsafe { std::slice::from_raw_parts(self.tasks, self.n_tasks) };
+            let names = names
+                .iter()
+                .map(|&p| {
+                    // SAFETY: each entry is NULL or NUL-terminated (contract above).
+                    unsafe { cstr_utf8_arg(p, "options.tasks[i]") }.map(str::to_owned)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(names)
+        };
+        Ok(TagOptions {
+            tasks,
+            has_slot_threshold: (self.has_slot_threshold >= 0.0).then_some(self.has_slot_threshold),
+            min_slot_score: self.min_slot_score,
+        })
+    }
+}
+
+/// Fills `*options` with the defaults: all tasks, `has_slot_threshold` 0.5,
+/// `min_slot_score` 0.
+///
+/// Errors: `NULL_ARGUMENT`.
+///
+/// # Safety
+/// `options` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn picotag_options_init(options: *mut picotag_options) -> picotag_status {
+    guard(|| {
+        if options.is_null() {
+            return Err(Failure::null("options"));
+        }
+        // SAFETY: non-NULL and writable (contract above); `write` does not
+        // read the possibly uninitialised old value.
+        unsafe { options.write(picotag_options::default()) };
+        Ok(())
+    })
+}
