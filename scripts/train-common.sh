@@ -14,6 +14,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 DATA=${PICOTAG_DATA:-$root/../shared/data}
 export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-1}
+# mimalloc: keep freed pages instead of returning them to the OS (page faults cost ~15% of a step here).
+export MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:--1}
 
 train_run() {
   local name=$1

@@ -193,3 +193,49 @@ fn resume_gives_the_same_result_as_a_straight_run() {
     r2.lr = 1.0;
     assert!(train(&r2, &ctl(b, true, Some(9))).is_err());
 }
+
+#[test]
+fn eval_contract_on_a_ptag_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("tiny.ptag");
+    std::fs::write(
+        &model,
+        picotag::testing::RandomModel::tiny(3).to_bytes().unwrap(),
+    )
+    .unwrap();
+    let d = tmp.path().join("voice");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("seq.in"),
+        "book a flight to paris\nweather in paris now\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("seq.out"), "O O O O B-city\nO O B-city B-time\n").unwrap();
+    std::fs::write(d.join("label"), "book_flight\nget_weather\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_picotag-quantize");
+    let o = std::process::Command::new(bin)
+        .args(["eval", "--model"])
+        .arg(&model)
+        .args(["--task", "voice", "--json", "--data"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["task"].as_str(), v["sentences"].as_u64()),
+        (Some("voice"), Some(2))
+    );
+    for k in ["precision", "recall", "f1", "intent_accuracy"] {
+        let x = v[k].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&x), "{k} = {x}");
+    }
+    let o = std::process::Command::new(bin)
+        .args(["eval", "--model"])
+        .arg(&model)
+        .args(["--task", "nope", "--data"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+}

@@ -56,8 +56,16 @@ impl CustomOp1 for Norm {
         }
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(arg.apply_op2_no_bwd(&grad.contiguous()?, &NormBwd { eps: self.eps })?))
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(arg.apply_op2_no_bwd(
+            &grad.contiguous()?,
+            &NormBwd { eps: self.eps },
+        )?))
     }
 }
 
@@ -65,11 +73,21 @@ impl CustomOp2 for NormBwd {
     fn name(&self) -> &'static str {
         "picotag-norm-bwd"
     }
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (x, g) = (slice(s1, l1)?, slice(s2, l2)?);
         let d = row_len(l1);
         let mut dx = vec![0f32; x.len()];
-        for ((xr, gr), dr) in x.chunks_exact(d).zip(g.chunks_exact(d)).zip(dx.chunks_exact_mut(d)) {
+        for ((xr, gr), dr) in x
+            .chunks_exact(d)
+            .zip(g.chunks_exact(d))
+            .zip(dx.chunks_exact_mut(d))
+        {
             let (mean, rstd) = stats(xr, self.eps);
             let n = d as f32;
             let (mut sg, mut sgx) = (0f32, 0f32);
@@ -110,8 +128,15 @@ impl CustomOp1 for Softmax {
         }
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
-    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(res.apply_op2_no_bwd(&grad.contiguous()?, &SoftmaxBwd)?))
+    fn bwd(
+        &self,
+        _arg: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(
+            res.apply_op2_no_bwd(&grad.contiguous()?, &SoftmaxBwd)?,
+        ))
     }
 }
 
@@ -119,11 +144,21 @@ impl CustomOp2 for SoftmaxBwd {
     fn name(&self) -> &'static str {
         "picotag-softmax-bwd"
     }
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (y, g) = (slice(s1, l1)?, slice(s2, l2)?);
         let d = row_len(l1);
         let mut dx = vec![0f32; y.len()];
-        for ((yr, gr), dr) in y.chunks_exact(d).zip(g.chunks_exact(d)).zip(dx.chunks_exact_mut(d)) {
+        for ((yr, gr), dr) in y
+            .chunks_exact(d)
+            .zip(g.chunks_exact(d))
+            .zip(dx.chunks_exact_mut(d))
+        {
             let dot: f32 = yr.iter().zip(gr).map(|(&a, &b)| a * b).sum();
             for ((o, &yv), &gv) in dr.iter_mut().zip(yr).zip(gr) {
                 *o = yv * (gv - dot);
@@ -138,7 +173,9 @@ impl CustomOp2 for SoftmaxBwd {
 fn erf(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let p = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
+    let p = t
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
     let r = 1.0 - p * (-a * a).exp();
     r.copysign(x)
 }
@@ -156,10 +193,18 @@ impl CustomOp1 for Gelu {
     }
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = slice(s, l)?;
-        let y: Vec<f32> = x.iter().map(|&v| 0.5 * v * (1.0 + erf(v * FRAC_1_SQRT_2))).collect();
+        let y: Vec<f32> = x
+            .iter()
+            .map(|&v| 0.5 * v * (1.0 + erf(v * FRAC_1_SQRT_2)))
+            .collect();
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
         Ok(Some(arg.apply_op2_no_bwd(&grad.contiguous()?, &GeluBwd)?))
     }
 }
@@ -168,7 +213,13 @@ impl CustomOp2 for GeluBwd {
     fn name(&self) -> &'static str {
         "picotag-gelu-bwd"
     }
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (x, g) = (slice(s1, l1)?, slice(s2, l2)?);
         let dx: Vec<f32> = x
             .iter()
