@@ -52,7 +52,10 @@ fn find_toolchain() -> Result<Toolchain, String> {
     // The test binary is `target/<profile>/deps/c_abi-<hash>`; cargo built the
     // cdylib and staticlib of this crate into the same `deps` directory.
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let deps = exe.parent().expect("test binary has a directory").to_path_buf();
+    let deps = exe
+        .parent()
+        .expect("test binary has a directory")
+        .to_path_buf();
     let (so, a) = if cfg!(target_os = "macos") {
         ("libpicotag_ffi.dylib", "libpicotag_ffi.a")
     } else {
@@ -201,9 +204,16 @@ fn c_tests_pass_against_the_shared_library_also_under_valgrind() {
     let summary: Vec<&str> = log
         .lines()
         .filter(|l| {
-            ["ERROR SUMMARY", "definitely lost", "indirectly lost", "possibly lost", "in use at exit", "All heap blocks"]
-                .iter()
-                .any(|k| l.contains(k))
+            [
+                "ERROR SUMMARY",
+                "definitely lost",
+                "indirectly lost",
+                "possibly lost",
+                "in use at exit",
+                "All heap blocks",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
         })
         .collect();
     println!("valgrind:\n{}", summary.join("\n"));
@@ -285,7 +295,10 @@ fn c_example_prints_what_the_rust_api_finds() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("PICOTAG_STATUS_IO") && err.contains("/nonexistent/model.ptag"), "{err}");
+    assert!(
+        err.contains("PICOTAG_STATUS_IO") && err.contains("/nonexistent/model.ptag"),
+        "{err}"
+    );
 }
 
 #[test]
