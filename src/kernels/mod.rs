@@ -25,7 +25,9 @@ mod x86;
 
 use std::sync::OnceLock;
 
-pub use pack::{checked_packed_len, pack_k4n16, packed_len, padded_k, padded_n, unpack_k4n16};
+pub use pack::{
+    checked_packed_len, pack_k4n16, packed_index, packed_len, padded_k, padded_n, unpack_k4n16,
+};
 pub use quantize::{quantize_rows, quantize_rows_isa, quantize_weights_per_channel};
 
 /// Output rows per packed block.

@@ -24,9 +24,9 @@ pub fn packed_len(n: usize, k: usize) -> usize {
     checked_packed_len(n, k).expect("packed matrix size overflows usize")
 }
 
-/// Offset in the packed buffer of `W[row][col]` for a matrix with `k` columns.
+/// Offset in the packed buffer of `W[row][col]`, for a matrix whose padded width is `kp`.
 #[inline]
-fn packed_index(row: usize, col: usize, kp: usize) -> usize {
+pub fn packed_index(row: usize, col: usize, kp: usize) -> usize {
     let (nb, n) = (row / NR, row % NR);
     let (kg, kk) = (col / KR, col % KR);
     nb * NR * kp + kg * NR * KR + n * KR + kk
