@@ -47,7 +47,7 @@ impl picotag_options {
     /// # Safety
     /// `tasks` is NULL or points to `n_tasks` pointers, each NULL or
     /// NUL-terminated.
-    pub(crate) unsafe fn to_tag_options(&self) -> Result<TagOptions, Failure> {
+    pub(crate) unsafe fn tag_options(&self) -> Result<TagOptions, Failure> {
         let invalid = |m: String| Failure::new(picotag_status::InvalidArgument, m);
         if self.has_slot_threshold.is_nan() {
             return Err(invalid("has_slot_threshold is NaN".into()));

@@ -31,7 +31,7 @@ unsafe fn tag<'a>(
         t.tagger.tag_utterance(text)?
     } else {
         // SAFETY: non-NULL and valid (contract above).
-        let opts: TagOptions = unsafe { (*options).to_tag_options()? };
+        let opts: TagOptions = unsafe { (*options).tag_options()? };
         t.tagger.tag_utterance_with(text, &opts)?
     };
     Ok((text, tagging))

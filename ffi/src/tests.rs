@@ -124,8 +124,8 @@ fn status_codes_and_names_are_stable() {
         let got = unsafe { s(picotag_status_name(code)) };
         assert_eq!(got, format!("PICOTAG_STATUS_{name}"));
     }
-    // SAFETY: static string.
     assert_eq!(
+        // SAFETY: static string.
         unsafe { s(picotag_status_name(-3)) },
         "PICOTAG_STATUS_UNKNOWN"
     );
@@ -137,23 +137,23 @@ fn status_codes_and_names_are_stable() {
 #[test]
 fn open_reports_null_missing_and_malformed_models() {
     let mut t = std::ptr::NonNull::<picotag_tagger>::dangling().as_ptr();
-    // SAFETY: NULL path, valid out.
     assert_eq!(
+        // SAFETY: NULL path, valid out.
         unsafe { picotag_open(null(), &mut t) },
         picotag_status::NullArgument
     );
     assert!(t.is_null(), "out is set to NULL on failure");
     assert!(last_error().contains("path"), "{}", last_error());
 
-    // SAFETY: valid path, NULL out.
     assert_eq!(
+        // SAFETY: valid path, NULL out.
         unsafe { picotag_open(c"x.ptag".as_ptr(), null_mut()) },
         picotag_status::NullArgument
     );
 
     let missing = c"/nonexistent/picotag/model.ptag";
-    // SAFETY: valid arguments.
     assert_eq!(
+        // SAFETY: valid arguments.
         unsafe { picotag_open(missing.as_ptr(), &mut t) },
         picotag_status::Io
     );
@@ -165,8 +165,8 @@ fn open_reports_null_missing_and_malformed_models() {
     );
 
     let bytes = model();
-    // SAFETY: NULL data.
     assert_eq!(
+        // SAFETY: NULL data.
         unsafe { picotag_open_from_memory(null(), 10, &mut t) },
         picotag_status::NullArgument
     );
@@ -198,8 +198,8 @@ fn open_from_a_file_tags_like_open_from_memory() {
     std::fs::write(&path, model()).unwrap();
     let cpath = CString::new(path.to_str().unwrap()).unwrap();
     let mut t = null_mut();
-    // SAFETY: valid arguments.
     assert_eq!(
+        // SAFETY: valid arguments.
         unsafe { picotag_open(cpath.as_ptr(), &mut t) },
         picotag_status::Ok
     );
@@ -422,8 +422,8 @@ fn tasks_are_listed_and_restricted() {
     let t = open();
     let mut tasks = null();
     let mut n = 0;
-    // SAFETY: valid arguments.
     assert_eq!(
+        // SAFETY: valid arguments.
         unsafe { picotag_tasks(t, &mut tasks, &mut n) },
         picotag_status::Ok
     );
@@ -554,8 +554,8 @@ fn tasks_are_listed_and_restricted() {
 #[test]
 fn options_init_fills_the_defaults() {
     let mut o = std::mem::MaybeUninit::<picotag_options>::uninit();
-    // SAFETY: writable.
     assert_eq!(
+        // SAFETY: writable.
         unsafe { picotag_options_init(o.as_mut_ptr()) },
         picotag_status::Ok
     );
@@ -566,8 +566,8 @@ fn options_init_fills_the_defaults() {
         (o.n_tasks, o.has_slot_threshold, o.min_slot_score),
         (0, 0.5, 0.0)
     );
-    // SAFETY: NULL.
     assert_eq!(
+        // SAFETY: NULL.
         unsafe { picotag_options_init(null_mut()) },
         picotag_status::NullArgument
     );
