@@ -33,5 +33,5 @@ pub mod window;
 
 pub use error::{Error, Result};
 pub use format::OpenOptions;
-pub use tagger::{TagOptions, Tagger, TaskInfo};
+pub use tagger::{Backend, TagOptions, Tagger, TaskInfo};
 pub use tagging::{Intent, Slot, Tagging};

@@ -4,10 +4,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::decode::{decode, Tag};
-use crate::encoder::{reference, EncoderRef};
+use crate::encoder::{fast, reference, EncoderRef};
 use crate::error::{Error, Result};
 use crate::format::{HeadKind, HeadMeta, HeadRole, ModelFile, ModelMeta, OpenOptions};
 use crate::heads::HeadRef;
+use crate::kernels::{self, Isa};
 use crate::tagging::{Intent, Slot, Tagging};
 use crate::tokenize::{Tokenized, Tokenizer};
 use crate::window;
@@ -34,6 +35,15 @@ impl Default for TagOptions {
     }
 }
 
+/// Which encoder implementation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The plain f32 reference pass (dequantizes int8 weights as it goes).
+    Reference,
+    /// int8 GEMM kernels on the given instruction set.
+    Fast(Isa),
+}
+
 /// What a task of the model offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskInfo {
@@ -58,6 +68,7 @@ pub struct Tagger {
     /// Per head: its labels interned, and the span type of each label.
     labels: Vec<Vec<Arc<str>>>,
     options: TagOptions,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for Tagger {
@@ -131,6 +142,11 @@ impl Tagger {
                     .collect()
             })
             .collect();
+        let backend = if fast::supports(&file, &encoder) {
+            Backend::Fast(kernels::detect())
+        } else {
+            Backend::Reference
+        };
         Ok(Tagger {
             file,
             tokenizer,
@@ -139,6 +155,7 @@ impl Tagger {
             names,
             labels,
             options: TagOptions::default(),
+            backend,
         })
     }
 
@@ -147,6 +164,29 @@ impl Tagger {
         self.check_tasks(&options)?;
         self.options = options;
         Ok(self)
+    }
+
+    /// Chooses the encoder implementation. The fast path needs every Linear
+    /// weight stored as packed int8 with f32 scales (what `compress` writes);
+    /// asking for it on another file is an error. The default is the fast
+    /// path on the best instruction set when the file allows it.
+    pub fn with_backend(mut self, backend: Backend) -> Result<Tagger> {
+        if let Backend::Fast(isa) = backend {
+            if !fast::supports(&self.file, &self.encoder) {
+                return Err(Error::InvalidArgument(
+                    "the fast path needs packed int8 weights with f32 scales".into(),
+                ));
+            }
+            self.backend = Backend::Fast(isa.or_detected());
+        } else {
+            self.backend = backend;
+        }
+        Ok(self)
+    }
+
+    /// The encoder implementation in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The default options.
@@ -229,7 +269,7 @@ impl Tagger {
             options
                 .tasks
                 .as_ref()
-                .is_none_or(|ts| ts.iter().any(|t| *t == h.meta.task))
+                .is_none_or(|ts| ts.contains(&h.meta.task))
         };
         let active: Vec<usize> = (0..self.heads.len())
             .filter(|&i| {
@@ -275,8 +315,17 @@ impl Tagger {
             ids.push(self.tokenizer.cls_id());
             ids.extend_from_slice(&tokens.ids[win.start..win.end]);
             ids.push(self.tokenizer.sep_id());
-            let mask = vec![true; ids.len()];
-            let hidden = reference::forward(&self.file, &self.encoder, &ids, &mask)?;
+            let hidden = match self.backend {
+                Backend::Reference => {
+                    let mask = vec![true; ids.len()];
+                    reference::forward(&self.file, &self.encoder, &ids, &mask)?
+                }
+                Backend::Fast(isa) => {
+                    let mut hidden = Vec::new();
+                    fast::forward(&self.file, &self.encoder, isa, &ids, &mut hidden)?;
+                    hidden
+                }
+            };
             let mine: Vec<usize> = (0..tokens.words.len())
                 .filter(|&w| owner[w] == wi)
                 .collect();

@@ -119,6 +119,21 @@ pub fn tiny_tokenizer_json() -> String {
     .to_string()
 }
 
+/// Quantizes an `[n, k]` f32 matrix per output channel and adds it packed
+/// for the kernels (`name`, `k4n16` int8) with its scales (`name.scale`, f32).
+pub fn add_packed_i8(
+    w: &mut ModelWriter,
+    name: &str,
+    n: usize,
+    k: usize,
+    values: &[f32],
+) -> Result<()> {
+    let (q, scales) = crate::kernels::quantize_weights_per_channel(values, n, k);
+    let packed = crate::kernels::pack_k4n16(&q, n, k);
+    w.add_i8(name, crate::format::Layout::K4n16, &[n, k], &packed)?;
+    w.add_f32(&format!("{name}.scale"), &[n], &scales)
+}
+
 /// A task of a random model.
 #[derive(Debug, Clone)]
 pub struct RandomTask {
@@ -146,6 +161,9 @@ pub struct RandomModel {
     /// Zero the position embeddings (each token's output then depends only
     /// on the tokens around it, not on where the window starts).
     pub zero_positions: bool,
+    /// Store the encoder's Linear weights as packed int8 with per-channel
+    /// f32 scales (what the fast path runs on), instead of f32.
+    pub int8: bool,
 }
 
 impl RandomModel {
@@ -181,6 +199,7 @@ impl RandomModel {
             tokenizer: tiny_tokenizer_json(),
             seed,
             zero_positions: false,
+            int8: false,
         }
     }
 
@@ -252,9 +271,15 @@ impl RandomModel {
         });
         let mut rng = Rng::new(self.seed);
         let h = arch.hidden;
+        let int8 = self.int8;
         let lin = |w: &mut ModelWriter, rng: &mut Rng, p: &str, n: usize, k: usize| -> Result<()> {
             let a = (3.0 / k as f32).sqrt();
-            w.add_f32(&format!("{p}.weight"), &[n, k], &rng.vec(n * k, a))?;
+            let values = rng.vec(n * k, a);
+            if int8 {
+                add_packed_i8(w, &format!("{p}.weight"), n, k, &values)?;
+            } else {
+                w.add_f32(&format!("{p}.weight"), &[n, k], &values)?;
+            }
             w.add_f32(&format!("{p}.bias"), &[n], &rng.vec(n, 0.1))
         };
         let norm = |w: &mut ModelWriter, rng: &mut Rng, p: &str| -> Result<()> {

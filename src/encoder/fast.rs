@@ -1,0 +1,216 @@
+//! The fast encoder: int8 GEMMs (per-token dynamic activation quantization,
+//! per-channel weights read in place from the file) with LayerNorm, softmax,
+//! GELU and the attention products in f32. Buffers live in per-thread
+//! scratch and are reused from call to call.
+
+use std::cell::RefCell;
+
+use super::ops::{dot, gelu, layer_norm, softmax};
+use super::weights::{EncoderRef, LinearRef, Mat, MatData, Scales};
+use crate::error::{Error, Result};
+use crate::format::ModelFile;
+use crate::kernels::{self, Epilogue, Isa, PackedMatrix};
+
+/// Per-thread buffers of the fast path (grown, never shrunk).
+#[derive(Default)]
+struct Scratch {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    ctx: Vec<f32>,
+    attn: Vec<f32>,
+    inner: Vec<f32>,
+    scores: Vec<f32>,
+    row: Vec<f32>,
+    aq: Vec<i8>,
+    ascale: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn grow<T: Default + Clone>(v: &mut Vec<T>, n: usize) -> &mut [T] {
+    if v.len() < n {
+        v.resize(n, T::default());
+    }
+    &mut v[..n]
+}
+
+/// True when every Linear weight of the encoder is int8 in the kernels'
+/// packed layout with f32 scales, so the fast path can run on this file.
+pub fn supports(file: &ModelFile, enc: &EncoderRef) -> bool {
+    enc.layers.iter().all(|l| {
+        [
+            &l.query,
+            &l.key,
+            &l.value,
+            &l.attn_out,
+            &l.ffn_in,
+            &l.ffn_out,
+        ]
+        .iter()
+        .all(|lin| {
+            matches!(
+                lin.weight.view(file).map(|m| m.data),
+                Ok(MatData::I8Packed(_, Scales::F32(_)))
+            )
+        })
+    })
+}
+
+/// One int8 Linear: quantizes the `m` rows of `x` (width `k`) and writes
+/// `out = x W^T + b` (or adds it to `out` with [`Epilogue::Accumulate`]).
+#[allow(clippy::too_many_arguments)]
+fn linear(
+    isa: Isa,
+    file: &ModelFile,
+    lin: &LinearRef,
+    x: &[f32],
+    m: usize,
+    aq: &mut Vec<i8>,
+    ascale: &mut Vec<f32>,
+    out: &mut [f32],
+    epilogue: Epilogue,
+) -> Result<()> {
+    let w: Mat = lin.weight.view(file)?;
+    let MatData::I8Packed(data, Scales::F32(scales)) = w.data else {
+        return Err(Error::format(
+            "fast path on a weight that is not packed int8",
+        ));
+    };
+    let packed = PackedMatrix::new(data, w.n, w.k)
+        .ok_or_else(|| Error::format("packed weight of the wrong length"))?;
+    let bias = lin.bias.view(file)?;
+    let kp = kernels::padded_k(w.k);
+    let aq = grow(aq, m * kp);
+    let ascale = grow(ascale, m);
+    kernels::quantize_rows_isa(isa, &x[..m * w.k], m, w.k, aq, ascale);
+    kernels::gemm_i8_ex(
+        isa,
+        aq,
+        ascale,
+        m,
+        &packed,
+        scales,
+        Some(&bias),
+        out,
+        w.n,
+        epilogue,
+    );
+    Ok(())
+}
+
+/// Runs the encoder over `ids` (with `[CLS]`/`[SEP]`, no padding) on `isa`
+/// and leaves the last hidden states (`[ids.len(), hidden]`) in `hidden`.
+pub fn forward(
+    file: &ModelFile,
+    enc: &EncoderRef,
+    isa: Isa,
+    ids: &[u32],
+    hidden: &mut Vec<f32>,
+) -> Result<()> {
+    let a = &enc.arch;
+    let (t, h, inter) = (ids.len(), a.hidden, a.intermediate);
+    if t == 0 || t > a.max_positions {
+        return Err(Error::InvalidArgument(format!(
+            "sequence of {t} tokens for a model of {} positions",
+            a.max_positions
+        )));
+    }
+    SCRATCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let s = &mut *guard;
+        let x = grow(hidden, t * h);
+        let word = enc.word.view(file)?;
+        let pos = enc.position.view(file)?;
+        let typ = enc.token_type.view(file)?;
+        let row = grow(&mut s.row, h);
+        for (i, &id) in ids.iter().enumerate() {
+            let id = id as usize;
+            if id >= a.vocab_size {
+                return Err(Error::InvalidArgument(format!(
+                    "token id {id} outside the vocabulary of {}",
+                    a.vocab_size
+                )));
+            }
+            let xi = &mut x[i * h..(i + 1) * h];
+            word.row_into(id, xi);
+            pos.row_into(i, row);
+            xi.iter_mut().zip(row.iter()).for_each(|(v, p)| *v += p);
+            typ.row_into(0, row);
+            xi.iter_mut().zip(row.iter()).for_each(|(v, p)| *v += p);
+        }
+        let eps = a.layer_norm_eps;
+        let n = &enc.emb_norm;
+        layer_norm(x, h, &n.gamma.view(file)?, &n.beta.view(file)?, eps);
+
+        let heads = a.heads;
+        let d = h / heads;
+        let scale = 1.0 / (d as f32).sqrt();
+        for layer in &enc.layers {
+            let st = Epilogue::Store;
+            let (aq, asc) = (&mut s.aq, &mut s.ascale);
+            let q = grow(&mut s.q, t * h);
+            linear(isa, file, &layer.query, x, t, aq, asc, q, st)?;
+            let k = grow(&mut s.k, t * h);
+            linear(isa, file, &layer.key, x, t, aq, asc, k, st)?;
+            let v = grow(&mut s.v, t * h);
+            linear(isa, file, &layer.value, x, t, aq, asc, v, st)?;
+            let ctx = grow(&mut s.ctx, t * h);
+            ctx.fill(0.0);
+            let scores = grow(&mut s.scores, t);
+            for hd in 0..heads {
+                let off = hd * d;
+                for i in 0..t {
+                    let qi = &q[i * h + off..i * h + off + d];
+                    for (j, sc) in scores.iter_mut().enumerate() {
+                        *sc = dot(qi, &k[j * h + off..j * h + off + d]) * scale;
+                    }
+                    softmax(scores);
+                    let ci = &mut ctx[i * h + off..i * h + off + d];
+                    for (j, &p) in scores.iter().enumerate() {
+                        let vj = &v[j * h + off..j * h + off + d];
+                        ci.iter_mut().zip(vj).for_each(|(c, vv)| *c += p * vv);
+                    }
+                }
+            }
+            // attn = x + dense(ctx), then LayerNorm.
+            let attn = grow(&mut s.attn, t * h);
+            attn.copy_from_slice(x);
+            linear(
+                isa,
+                file,
+                &layer.attn_out,
+                ctx,
+                t,
+                aq,
+                asc,
+                attn,
+                Epilogue::Accumulate,
+            )?;
+            let n1 = &layer.attn_norm;
+            layer_norm(attn, h, &n1.gamma.view(file)?, &n1.beta.view(file)?, eps);
+            // x = attn + ffn_out(gelu(ffn_in(attn))), then LayerNorm.
+            let inner = grow(&mut s.inner, t * inter);
+            linear(isa, file, &layer.ffn_in, attn, t, aq, asc, inner, st)?;
+            inner.iter_mut().for_each(|u| *u = gelu(*u));
+            x.copy_from_slice(attn);
+            linear(
+                isa,
+                file,
+                &layer.ffn_out,
+                inner,
+                t,
+                aq,
+                asc,
+                x,
+                Epilogue::Accumulate,
+            )?;
+            let n2 = &layer.ffn_norm;
+            layer_norm(x, h, &n2.gamma.view(file)?, &n2.beta.view(file)?, eps);
+        }
+        hidden.truncate(t * h);
+        Ok(())
+    })
+}

@@ -1,0 +1,250 @@
+//! The public API on small random-weight models.
+
+mod common;
+
+use std::sync::Arc;
+
+use picotag::format::Architecture;
+use picotag::testing::RandomModel;
+use picotag::{Error, TagOptions, Tagger};
+
+fn tiny() -> Tagger {
+    Tagger::from_bytes(&RandomModel::tiny(5).to_bytes().unwrap()).unwrap()
+}
+
+fn all_slots() -> TagOptions {
+    TagOptions {
+        has_slot_threshold: None,
+        ..TagOptions::default()
+    }
+}
+
+#[test]
+fn tagger_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Tagger>();
+}
+
+#[test]
+fn empty_and_blank_inputs_give_an_empty_tagging() {
+    let t = tiny();
+    for text in ["", " ", "\t\n  ", "\u{200b}", "\u{0}\u{1}"] {
+        let r = t.tag_utterance_with(text, &all_slots()).unwrap();
+        assert!(r.is_empty(), "{text:?} gave {r:?}");
+    }
+}
+
+#[test]
+fn slots_are_exact_slices_of_non_ascii_input() {
+    let t = tiny();
+    let inputs = [
+        "Café à Zürich, naïve façade",
+        "東京から大阪まで 新幹線",
+        "play 🎵 music 👩‍👩‍👧 now 🇫🇷",
+        "x\u{301}y\u{302}\u{303} combining",
+        "مرحبا بالعالم hello שלום",
+        "book a flight from boston to new york tomorrow morning at 8 pm",
+    ];
+    let mut n = 0;
+    for text in inputs {
+        let r = t.tag_utterance_with(text, &all_slots()).unwrap();
+        for s in &r.slots {
+            assert!(s.start < s.end && s.end <= text.len());
+            assert!(text.is_char_boundary(s.start) && text.is_char_boundary(s.end));
+            assert_eq!(s.text, &text[s.start..s.end]);
+            assert!((0.0..=1.0).contains(&s.score));
+            n += 1;
+        }
+        assert_eq!(r.intents.len(), 1);
+    }
+    assert!(n > 10, "the random model should produce slots ({n})");
+}
+
+#[test]
+fn tokenizer_words_map_back_to_the_input() {
+    let t = tiny();
+    let text = "Café, Zürich! 東京 🎉 naïve";
+    let tok = t.tokenizer().tokenize(text).unwrap();
+    let words: Vec<&str> = tok.words.iter().map(|w| &text[w.start..w.end]).collect();
+    assert_eq!(
+        words,
+        ["Café", ",", "Zürich", "!", "東", "京", "🎉", "naïve"]
+    );
+    for w in &tok.words {
+        assert!(w.first_token < tok.ids.len());
+    }
+}
+
+#[test]
+fn tasks_can_be_listed_and_restricted() {
+    let t = tiny();
+    let tasks = t.tasks();
+    assert_eq!(
+        tasks.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["voice", "health"]
+    );
+    assert_eq!(tasks[0].intent_labels.len(), 3);
+    assert!(tasks[1].intent_labels.is_empty() && tasks[1].has_slot_head);
+    let text = "book a flight from boston to new york tomorrow morning";
+    let only_health = TagOptions {
+        tasks: Some(vec!["health".into()]),
+        ..all_slots()
+    };
+    let r = t.tag_utterance_with(text, &only_health).unwrap();
+    assert!(!r.slots.is_empty());
+    assert!(r.slots.iter().all(|s| &*s.task == "health"));
+    assert!(r.intents.is_empty(), "health has no intent head");
+    let bad = TagOptions {
+        tasks: Some(vec!["nope".into()]),
+        ..TagOptions::default()
+    };
+    assert!(matches!(
+        t.tag_utterance_with(text, &bad),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(tiny().with_options(bad).is_err());
+}
+
+#[test]
+fn has_slot_heads_silence_their_task() {
+    let t = tiny();
+    let text = "book a flight from boston to new york tomorrow morning";
+    let loud = t.tag_utterance_with(text, &all_slots()).unwrap();
+    assert!(!loud.slots.is_empty());
+    let strict = TagOptions {
+        has_slot_threshold: Some(1.01),
+        ..TagOptions::default()
+    };
+    let quiet = t.tag_utterance_with(text, &strict).unwrap();
+    assert!(quiet.slots.is_empty());
+    assert_eq!(quiet.intents, loud.intents, "intents are not silenced");
+    let min_score = TagOptions {
+        min_slot_score: 0.9,
+        ..all_slots()
+    };
+    let confident = t.tag_utterance_with(text, &min_score).unwrap();
+    assert!(confident.slots.iter().all(|s| s.score >= 0.9));
+    assert!(confident.slots.len() <= loud.slots.len());
+}
+
+#[test]
+fn tagging_serializes_to_json() {
+    let t = tiny();
+    let r = t
+        .tag_utterance_with("to boston tomorrow", &all_slots())
+        .unwrap();
+    let v: serde_json::Value = serde_json::to_value(&r).unwrap();
+    assert!(v["slots"].is_array() && v["intents"].is_array());
+    if let Some(s) = v["slots"].as_array().unwrap().first() {
+        for k in ["task", "label", "start", "end", "text", "score"] {
+            assert!(s.get(k).is_some(), "{k}");
+        }
+    }
+}
+
+/// A model whose outputs at a word depend on that word alone (no layers, no
+/// position embeddings), so windowed and unwindowed tagging must agree exactly.
+fn context_free(max_positions: usize) -> Tagger {
+    let mut m = RandomModel::tiny(9);
+    m.arch = Architecture {
+        layers: 0,
+        max_positions,
+        ..m.arch
+    };
+    m.zero_positions = true;
+    Tagger::from_bytes(&m.to_bytes().unwrap()).unwrap()
+}
+
+fn long_text(words: usize) -> String {
+    let vocab = [
+        "book", "a", "flight", "to", "boston", "aspirin", "pain", "new", "york", "zq",
+    ];
+    (0..words)
+        .map(|i| vocab[(i * 7 + i / 3) % vocab.len()])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn long_inputs_are_windowed_not_truncated() {
+    let small = context_free(16); // 14 sub-tokens per window
+    let big = context_free(512);
+    let text = long_text(150);
+    let a = small.tag_utterance_with(&text, &all_slots()).unwrap();
+    let b = big.tag_utterance_with(&text, &all_slots()).unwrap();
+    assert_eq!(a.slots, b.slots);
+    assert!(
+        a.slots.last().unwrap().end > text.len() - 20,
+        "the tail is tagged"
+    );
+    // A contextual model also tags the whole of a long input.
+    let t = tiny();
+    let text = long_text(400);
+    let r = t.tag_utterance_with(&text, &all_slots()).unwrap();
+    assert!(r.slots.iter().any(|s| s.start > text.len() * 3 / 4));
+    assert_eq!(r.intents.len(), 1);
+}
+
+#[test]
+fn a_long_input_gives_the_spans_of_its_pieces() {
+    let small = context_free(16);
+    // A separator word that no head tags, so spans cannot run across pieces.
+    let sep = [
+        "the", "of", "me", "is", "what", "and", "in", "with", "at", "for", "my",
+    ]
+    .into_iter()
+    .find(|w| {
+        small
+            .tag_utterance_with(w, &all_slots())
+            .unwrap()
+            .slots
+            .is_empty()
+    })
+    .expect("a word tagged O by every head");
+    let pieces: Vec<String> = (0..12).map(|i| long_text(5 + i % 4)).collect();
+    let mut text = String::new();
+    let mut expected = Vec::new();
+    for p in &pieces {
+        if !text.is_empty() {
+            text.push_str(&format!(" {sep} "));
+        }
+        let off = text.len();
+        for mut s in small.tag_utterance_with(p, &all_slots()).unwrap().slots {
+            s.start += off;
+            s.end += off;
+            expected.push(s);
+        }
+        text.push_str(p);
+    }
+    let got = small.tag_utterance_with(&text, &all_slots()).unwrap().slots;
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn threads_share_one_tagger() {
+    let t = Arc::new(tiny());
+    let texts: Vec<String> = (0..16).map(|i| long_text(3 + i * 5)).collect();
+    let expected: Vec<_> = texts
+        .iter()
+        .map(|x| t.tag_utterance_with(x, &all_slots()).unwrap())
+        .collect();
+    let handles: Vec<_> = (0..4)
+        .map(|k| {
+            let t = Arc::clone(&t);
+            let texts = texts.clone();
+            std::thread::spawn(move || {
+                (0..texts.len())
+                    .map(|i| {
+                        let i = (i + k * 5) % texts.len();
+                        (i, t.tag_utterance_with(&texts[i], &all_slots()).unwrap())
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for h in handles {
+        for (i, r) in h.join().unwrap() {
+            assert_eq!(r, expected[i]);
+        }
+    }
+}
