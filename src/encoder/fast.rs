@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::ops::{dot, gelu, layer_norm, softmax};
+use super::ops::{attention, gelu, layer_norm};
 use super::weights::{EncoderRef, LinearRef, Mat, MatData, Scales};
 use crate::error::{Error, Result};
 use crate::format::ModelFile;
@@ -122,32 +122,8 @@ pub fn forward(
         let mut guard = cell.borrow_mut();
         let s = &mut *guard;
         let x = grow(hidden, t * h);
-        let word = enc.word.view(file)?;
-        let pos = enc.position.view(file)?;
-        let typ = enc.token_type.view(file)?;
-        let row = grow(&mut s.row, h);
-        for (i, &id) in ids.iter().enumerate() {
-            let id = id as usize;
-            if id >= a.vocab_size {
-                return Err(Error::InvalidArgument(format!(
-                    "token id {id} outside the vocabulary of {}",
-                    a.vocab_size
-                )));
-            }
-            let xi = &mut x[i * h..(i + 1) * h];
-            word.row_into(id, xi);
-            pos.row_into(i, row);
-            xi.iter_mut().zip(row.iter()).for_each(|(v, p)| *v += p);
-            typ.row_into(0, row);
-            xi.iter_mut().zip(row.iter()).for_each(|(v, p)| *v += p);
-        }
+        enc.embed(file, ids, x, grow(&mut s.row, h))?;
         let eps = a.layer_norm_eps;
-        let n = &enc.emb_norm;
-        layer_norm(x, h, &n.gamma.view(file)?, &n.beta.view(file)?, eps);
-
-        let heads = a.heads;
-        let d = h / heads;
-        let scale = 1.0 / (d as f32).sqrt();
         for layer in &enc.layers {
             let st = Epilogue::Store;
             let (aq, asc) = (&mut s.aq, &mut s.ascale);
@@ -158,23 +134,8 @@ pub fn forward(
             let v = grow(&mut s.v, t * h);
             linear(isa, file, &layer.value, x, t, aq, asc, v, st)?;
             let ctx = grow(&mut s.ctx, t * h);
-            ctx.fill(0.0);
             let scores = grow(&mut s.scores, t);
-            for hd in 0..heads {
-                let off = hd * d;
-                for i in 0..t {
-                    let qi = &q[i * h + off..i * h + off + d];
-                    for (j, sc) in scores.iter_mut().enumerate() {
-                        *sc = dot(qi, &k[j * h + off..j * h + off + d]) * scale;
-                    }
-                    softmax(scores);
-                    let ci = &mut ctx[i * h + off..i * h + off + d];
-                    for (j, &p) in scores.iter().enumerate() {
-                        let vj = &v[j * h + off..j * h + off + d];
-                        ci.iter_mut().zip(vj).for_each(|(c, vv)| *c += p * vv);
-                    }
-                }
-            }
+            attention(q, k, v, ctx, scores, t, h, a.heads, &[]);
             // attn = x + dense(ctx), then LayerNorm.
             let attn = grow(&mut s.attn, t * h);
             attn.copy_from_slice(x);

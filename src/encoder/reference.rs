@@ -3,7 +3,7 @@
 //! This path defines what is correct. Quantized weights are dequantized row
 //! by row as they are used; nothing is cached or fused.
 
-use super::ops::{dot, gelu, layer_norm, softmax};
+use super::ops::{attention, dot, gelu, layer_norm};
 use super::weights::{EncoderRef, LinearRef, Mat};
 use crate::error::{Error, Result};
 use crate::format::ModelFile;
@@ -37,65 +37,25 @@ pub fn forward(file: &ModelFile, enc: &EncoderRef, ids: &[u32], mask: &[bool]) -
             a.max_positions
         )));
     }
-    let word = enc.word.view(file)?;
-    let pos = enc.position.view(file)?;
-    let typ = enc.token_type.view(file)?;
     let mut x = vec![0.0f32; t * h];
-    let mut tmp = vec![0.0f32; h];
-    for (i, &id) in ids.iter().enumerate() {
-        let id = id as usize;
-        if id >= a.vocab_size {
-            return Err(Error::InvalidArgument(format!(
-                "token id {id} outside the vocabulary of {}",
-                a.vocab_size
-            )));
-        }
-        let xi = &mut x[i * h..(i + 1) * h];
-        word.row_into(id, xi);
-        pos.row_into(i, &mut tmp);
-        xi.iter_mut().zip(&tmp).for_each(|(v, p)| *v += p);
-        typ.row_into(0, &mut tmp);
-        xi.iter_mut().zip(&tmp).for_each(|(v, p)| *v += p);
-    }
+    enc.embed(file, ids, &mut x, &mut vec![0.0f32; h])?;
     let eps = a.layer_norm_eps;
-    layer_norm(
-        &mut x,
-        h,
-        &enc.emb_norm.gamma.view(file)?,
-        &enc.emb_norm.beta.view(file)?,
-        eps,
-    );
-
-    let heads = a.heads;
-    let d = h / heads;
-    let scale = 1.0 / (d as f32).sqrt();
     for layer in &enc.layers {
         let q = linear_ref(file, &layer.query, &x, t)?;
         let k = linear_ref(file, &layer.key, &x, t)?;
         let v = linear_ref(file, &layer.value, &x, t)?;
         let mut ctx = vec![0.0f32; t * h];
-        let mut scores = vec![0.0f32; t];
-        for hd in 0..heads {
-            let off = hd * d;
-            for i in 0..t {
-                let qi = &q[i * h + off..i * h + off + d];
-                for j in 0..t {
-                    scores[j] = if mask[j] {
-                        dot(qi, &k[j * h + off..j * h + off + d]) * scale
-                    } else {
-                        f32::NEG_INFINITY
-                    };
-                }
-                softmax(&mut scores);
-                let ci = &mut ctx[i * h + off..i * h + off + d];
-                for (j, &p) in scores.iter().enumerate() {
-                    if p != 0.0 {
-                        let vj = &v[j * h + off..j * h + off + d];
-                        ci.iter_mut().zip(vj).for_each(|(c, vv)| *c += p * vv);
-                    }
-                }
-            }
-        }
+        attention(
+            &q,
+            &k,
+            &v,
+            &mut ctx,
+            &mut vec![0.0f32; t],
+            t,
+            h,
+            a.heads,
+            mask,
+        );
         let mut attn = linear_ref(file, &layer.attn_out, &ctx, t)?;
         attn.iter_mut().zip(&x).for_each(|(o, r)| *o += r);
         let n1 = &layer.attn_norm;

@@ -249,6 +249,46 @@ pub struct EncoderRef {
 }
 
 impl EncoderRef {
+    /// Writes the embeddings of `ids` (word + position + token type 0, then
+    /// LayerNorm) into `x` (`[ids.len(), hidden]`); `tmp` holds `hidden` values.
+    pub fn embed(
+        &self,
+        file: &ModelFile,
+        ids: &[u32],
+        x: &mut [f32],
+        tmp: &mut [f32],
+    ) -> Result<()> {
+        let a = &self.arch;
+        let h = a.hidden;
+        let word = self.word.view(file)?;
+        let pos = self.position.view(file)?;
+        let typ = self.token_type.view(file)?;
+        for (i, &id) in ids.iter().enumerate() {
+            let id = id as usize;
+            if id >= a.vocab_size {
+                return Err(Error::InvalidArgument(format!(
+                    "token id {id} outside the vocabulary of {}",
+                    a.vocab_size
+                )));
+            }
+            let xi = &mut x[i * h..(i + 1) * h];
+            word.row_into(id, xi);
+            pos.row_into(i, tmp);
+            xi.iter_mut().zip(tmp.iter()).for_each(|(v, p)| *v += p);
+            typ.row_into(0, tmp);
+            xi.iter_mut().zip(tmp.iter()).for_each(|(v, p)| *v += p);
+        }
+        let n = &self.emb_norm;
+        super::ops::layer_norm(
+            &mut x[..ids.len() * h],
+            h,
+            &n.gamma.view(file)?,
+            &n.beta.view(file)?,
+            a.layer_norm_eps,
+        );
+        Ok(())
+    }
+
     /// Binds the encoder tensors of `file` (HF BERT names).
     pub fn bind(file: &ModelFile) -> Result<EncoderRef> {
         let a = file.meta().architecture.clone();
