@@ -13,7 +13,7 @@ use crate::train::{AuxHeads, InitFrom, Recipe, RunControl, TaskRecipe};
 
 /// Trains, evaluates and compresses picotag models.
 #[derive(Debug, Parser)]
-#[command(name = "picotag-quantize", version)]
+#[command(name = "picotag-quantize", version, args_override_self = true)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
