@@ -293,7 +293,7 @@ impl EncoderRef {
     pub fn bind(file: &ModelFile) -> Result<EncoderRef> {
         let a = file.meta().architecture.clone();
         let h = a.hidden;
-        if h == 0 || a.heads == 0 || h % a.heads != 0 {
+        if h == 0 || a.heads == 0 || !h.is_multiple_of(a.heads) {
             return Err(Error::format(format!(
                 "hidden size {h} is not a positive multiple of {} heads",
                 a.heads

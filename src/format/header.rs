@@ -137,7 +137,7 @@ impl Header {
                     )))
                 }
             }
-            if s.offset % ALIGN as u64 != 0 {
+            if !s.offset.is_multiple_of(ALIGN as u64) {
                 return Err(Error::format(format!(
                     "{name} section offset {} is not {ALIGN}-byte aligned",
                     s.offset

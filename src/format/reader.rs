@@ -215,7 +215,7 @@ fn validate_tensor(t: &TensorInfo, data_len: u64) -> Result<()> {
             t.name, t.length, t.dtype, t.layout, t.shape
         )));
     }
-    if t.offset % ALIGN as u64 != 0 {
+    if !t.offset.is_multiple_of(ALIGN as u64) {
         return Err(Error::format(format!(
             "tensor {}: offset {} is not {ALIGN}-byte aligned",
             t.name, t.offset

@@ -5,7 +5,6 @@
 //! scalar-identical epilogue 16 lanes wide). The AVX-512 intrinsics and target
 //! features are stable since Rust 1.89, above the workspace's declared MSRV.
 #![cfg(target_arch = "x86_64")]
-#![allow(clippy::incompatible_msrv)]
 
 use std::arch::x86_64::*;
 
