@@ -17,6 +17,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let parent = std::path::Path::new(&path).parent();
+    if let Some(dir) = parent.filter(|d| !d.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("error: cannot create {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    }
     match picotag::testing::RandomModel::tiny(seed)
         .writer()
         .and_then(|w| w.write(&path))
