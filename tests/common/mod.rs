@@ -3,11 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-/// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
