@@ -142,6 +142,8 @@ fn compare_with_candle_transformers(dir: &Path, ids: &[Vec<u32>], tol: f32) {
     let dev = Device::Cpu;
     let config: candle_transformers::models::bert::Config =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    // SAFETY: the safetensors file is a test fixture nobody modifies while
+    // it is mapped.
     let vb = unsafe {
         VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DType::F32, &dev)
             .unwrap()
