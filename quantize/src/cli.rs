@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Cmd {
     /// Train (or resume) a multi-task teacher.
     Train(TrainArgs),
+    /// Distil a teacher checkpoint into a smaller student (resumable like `train`).
+    Distill(crate::distill::args::DistillArgs),
     /// Evaluate a checkpoint or a .ptag model on labelled data.
     Eval(EvalArgs),
     /// Measure training throughput (tokens/s) on random batches.
@@ -319,5 +321,6 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Bench(a) => crate::bench::run(&a),
+        Cmd::Distill(a) => crate::distill::args::run(&a),
     }
 }

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod cli;
 pub mod data;
+pub mod distill;
 pub mod error;
 pub mod eval;
 pub mod model;

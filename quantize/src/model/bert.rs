@@ -8,6 +8,9 @@ use super::ops::{dropout, linear, Dropout};
 use super::params::Params;
 use crate::error::Result;
 
+/// The projection of factorized word embeddings, `[hidden, r]` (see `embedding_rank`).
+pub const WORD_PROJECTION: &str = "embeddings.word_embeddings.projection";
+
 struct Lin {
     w: Tensor,
     b: Tensor,
@@ -56,6 +59,8 @@ pub struct Bert {
     /// The shape.
     pub arch: Architecture,
     word: Tensor,
+    /// `[hidden, r]` projection of factorized word embeddings (`embedding_rank`).
+    word_projection: Option<Tensor>,
     pos: Tensor,
     typ: Tensor,
     ln: Norm,
@@ -82,6 +87,10 @@ impl Bert {
         Ok(Bert {
             arch: arch.clone(),
             word: p.get(super::params::WORD_EMBEDDINGS)?,
+            word_projection: match arch.embedding_rank {
+                Some(_) => Some(p.get(WORD_PROJECTION)?),
+                None => None,
+            },
             pos: p.get("embeddings.position_embeddings.weight")?,
             typ: p.get("embeddings.token_type_embeddings.weight")?,
             ln: Norm::load(p, "embeddings.LayerNorm")?,
@@ -101,10 +110,26 @@ impl Bert {
         mask: &Tensor,
         drop: &mut Option<Dropout>,
     ) -> Result<Tensor> {
+        let mut all = self.forward_layers(ids, mask, drop)?;
+        all.pop()
+            .ok_or_else(|| crate::error::Error::Model("encoder without outputs".into()))
+    }
+
+    /// Like [`Bert::forward`], but returns the hidden states `[b * t, hidden]`
+    /// after the embeddings and after every layer (`layers + 1` tensors).
+    pub fn forward_layers(
+        &self,
+        ids: &Tensor,
+        mask: &Tensor,
+        drop: &mut Option<Dropout>,
+    ) -> Result<Vec<Tensor>> {
         let (b, t) = ids.dims2()?;
         let h = self.arch.hidden;
         let (nh, dh) = (self.arch.heads, h / self.arch.heads);
-        let words = self.word.index_select(&ids.flatten_all()?, 0)?;
+        let mut words = self.word.index_select(&ids.flatten_all()?, 0)?;
+        if let Some(p) = &self.word_projection {
+            words = words.matmul(&p.t()?)?;
+        }
         let pos = self.pos.narrow(0, 0, t)?;
         let typ = self.typ.narrow(0, 0, 1)?;
         let emb = words
@@ -112,6 +137,8 @@ impl Bert {
             .broadcast_add(&pos.broadcast_add(&typ)?)?
             .reshape((b * t, h))?;
         let mut x = dropout(&self.norm(&emb, &self.ln)?, drop)?;
+        let mut out = Vec::with_capacity(self.layers.len() + 1);
+        out.push(x.clone());
         // Additive attention bias: 0 on real keys, -10000 on padding.
         let bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 10000.0)?.reshape((b, 1, 1, t))?;
         let scale = 1.0 / (dh as f64).sqrt();
@@ -134,7 +161,8 @@ impl Bert {
             let f = l.down.fwd(&gelu(&l.up.fwd(&x)?)?)?;
             let f = dropout(&f, drop)?;
             x = self.norm(&(f + &x)?, &l.ln2)?;
+            out.push(x.clone());
         }
-        Ok(x)
+        Ok(out)
     }
 }

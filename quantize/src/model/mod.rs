@@ -82,6 +82,14 @@ impl Model {
         Model::bind(meta, params)
     }
 
+    /// Loads a checkpoint folder with every tensor frozen (a distillation teacher:
+    /// its forward records no gradient graph).
+    pub fn load_frozen(dir: &Path, dev: &Device) -> Result<Model> {
+        let meta = read_meta(dir)?;
+        let tensors = params::load_safetensors(&dir.join("model.safetensors"), dev)?;
+        Model::bind(meta, Params::new(tensors, |_| true)?)
+    }
+
     /// Writes `model.safetensors` and `meta.json` into `dir` (created if needed).
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use picotag::decode::Scheme;
 use picotag::format::{Architecture, HeadKind, HeadMeta, HeadRole, ModelMeta, Pooling};
 use rand::SeedableRng;
@@ -23,6 +23,7 @@ use crate::data::labels::{detect_scheme, Vocab, BCLS_LABELS, MCLS_LABELS, MTCLS_
 use crate::data::{load_split, TaskSpec};
 use crate::error::{Error, Result};
 use crate::eval::{predict, prepare, score, EvalSentence};
+use crate::model::heads::TaskHeads;
 use crate::model::ops::Dropout;
 use crate::model::{params, Model};
 use batch::{examples, Batch, Example};
@@ -400,6 +401,46 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
             (model, AdamW::new(r.adamw), state)
         }
     };
+    let mut loss_fn = |model: &Model,
+                       th: &TaskHeads,
+                       batch: &Batch,
+                       td: &TaskData,
+                       drop: &mut Option<Dropout>| {
+        step::batch_loss(model, th, batch, td.spec.weight as f64, r.aux_weight, drop)
+    };
+    run_epochs(
+        r,
+        ctl,
+        &tasks,
+        &mut model,
+        &mut opt,
+        &mut state,
+        &dev,
+        &mut loss_fn,
+    )?;
+    Ok(state)
+}
+
+/// The loss of one mini-batch: (model, the batch's task heads, batch, its task, dropout).
+pub type BatchLossFn<'a> =
+    dyn FnMut(&Model, &TaskHeads, &Batch, &TaskData, &mut Option<Dropout>) -> Result<Tensor> + 'a;
+
+/// The optimisation loop shared by `train` and `distill`: the epochs of `r`
+/// from `state` on, with progress, `last/` checkpoints, per-epoch dev
+/// evaluation (`dev.jsonl`) and the `best/` checkpoint. Stops early (saving)
+/// at `ctl.max_steps`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_epochs(
+    r: &Recipe,
+    ctl: &RunControl,
+    tasks: &[TaskData],
+    model: &mut Model,
+    opt: &mut AdamW,
+    state: &mut TrainState,
+    dev: &Device,
+    loss_fn: &mut BatchLossFn<'_>,
+) -> Result<()> {
+    let dev = dev.clone();
     let lens: Vec<Vec<usize>> = tasks
         .iter()
         .map(|t| t.train.iter().map(|e| e.ids.len()).collect())
@@ -435,13 +476,13 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
         while state.batch_in_epoch < plan.len() {
             if ctl.max_steps.is_some_and(|m| state.step >= m) {
                 prog.newline();
-                save_last(&ctl.out, &model, &opt, &state, &dev)?;
+                save_last(&ctl.out, model, opt, state, &dev)?;
                 eprintln!(
                     "stopped at step {} (--max-steps); checkpoint in {}",
                     state.step,
                     checkpoint::last_dir(&ctl.out).display()
                 );
-                return Ok(state);
+                return Ok(());
             }
             let bp = &plan[state.batch_in_epoch];
             let td = &tasks[bp.task];
@@ -451,14 +492,7 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
             let rng =
                 ChaCha8Rng::seed_from_u64(r.seed ^ state.step.wrapping_mul(0xA24B_AED4_963E_E407));
             let mut drop = (r.dropout > 0.0).then(|| Dropout::new(r.dropout, rng));
-            let loss = step::batch_loss(
-                &model,
-                &th,
-                &batch,
-                td.spec.weight as f64,
-                r.aux_weight,
-                &mut drop,
-            )?;
+            let loss = loss_fn(model, &th, &batch, td, &mut drop)?;
             let loss_v = loss.to_scalar::<f32>()? as f64;
             if !loss_v.is_finite() {
                 return Err(Error::Model(format!(
@@ -473,12 +507,12 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
             state.batch_in_epoch += 1;
             prog.step(state.step, state.epoch, loss_v, batch.tokens, lr);
             if ctl.save_every > 0 && state.step % ctl.save_every == 0 {
-                save_last(&ctl.out, &model, &opt, &state, &dev)?;
+                save_last(&ctl.out, model, opt, state, &dev)?;
             }
         }
         prog.newline();
         let te = Instant::now();
-        let (mean_f1, per) = evaluate_dev(&model, &tasks, &dev)?;
+        let (mean_f1, per) = evaluate_dev(model, tasks, &dev)?;
         let line = serde_json::json!({
             "epoch": state.epoch + 1,
             "step": state.step,
@@ -498,13 +532,13 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
                 "split": "dev", "epoch": state.epoch, "mean_f1": mean_f1, "tasks": per,
             }))
             .unwrap_or_default();
-            save_best(&ctl.out, &model)?;
+            save_best(&ctl.out, model)?;
             eprintln!(
                 "new best (mean dev F1 {mean_f1:.4}) saved in {}",
                 checkpoint::best_dir(&ctl.out).display()
             );
         }
-        save_last(&ctl.out, &model, &opt, &state, &dev)?;
+        save_last(&ctl.out, model, opt, state, &dev)?;
     }
-    Ok(state)
+    Ok(())
 }

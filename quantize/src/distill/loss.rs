@@ -1,0 +1,177 @@
+//! The distillation loss of one mini-batch: on every head of the batch's task,
+//! `α_kd · KL(teacher_T ‖ student_T) · T² + α_gold · CE(gold)`, plus an optional
+//! MSE between mapped hidden states.
+
+use candle_core::{Tensor, D};
+
+use crate::error::Result;
+use crate::model::heads::TaskHeads;
+use crate::model::ops::{cross_entropy, Dropout};
+use crate::model::Model;
+use crate::train::batch::Batch;
+
+/// Loss weights and temperature.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KdWeights {
+    /// Softmax temperature `T` of the KL term.
+    pub temperature: f64,
+    /// Weight of `KL · T²`.
+    pub alpha_kd: f64,
+    /// Weight of the gold cross-entropy.
+    pub alpha_gold: f64,
+    /// Weight of the hidden-state MSE (0 = off).
+    pub hidden_mse: f64,
+}
+
+/// How student hidden states are compared with the teacher's.
+#[derive(Debug, Clone)]
+pub struct HiddenMap {
+    /// `(student output, teacher output)` indices into [`crate::model::bert::Bert::forward_layers`].
+    pub pairs: Vec<(usize, usize)>,
+    /// `[teacher hidden, student hidden]` projection of the teacher's states,
+    /// when the sizes differ.
+    pub projection: Option<Tensor>,
+}
+
+fn log_softmax(x: &Tensor) -> Result<Tensor> {
+    let m = x.max_keepdim(D::Minus1)?.detach();
+    let z = x.broadcast_sub(&m)?;
+    let lse = z.exp()?.sum_keepdim(D::Minus1)?.log()?;
+    Ok(z.broadcast_sub(&lse)?)
+}
+
+/// `T² · mean over rows of KL(softmax(teacher/T) ‖ softmax(student/T))` for logits `[n, c]`.
+pub fn kd_kl(student: &Tensor, teacher: &Tensor, temperature: f64) -> Result<Tensor> {
+    let lt = log_softmax(&(teacher.detach() / temperature)?)?;
+    let ls = log_softmax(&(student / temperature)?)?;
+    let kl = lt.exp()?.mul(&(lt - ls)?)?.sum(D::Minus1)?.mean_all()?;
+    Ok((kl * (temperature * temperature))?)
+}
+
+/// Mean squared difference over real tokens between `s` `[b*t, h]` and `t` `[b*t, h]`.
+fn masked_mse(s: &Tensor, t: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let m = mask.flatten_all()?;
+    let per_row = (s - t.detach())?.sqr()?.mean(D::Minus1)?;
+    let n = m.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64;
+    Ok((per_row.mul(&m)?.sum_all()? / n)?)
+}
+
+/// The inputs of [`batch_loss`] that do not change from batch to batch.
+pub struct Distiller<'a> {
+    /// The teacher (frozen).
+    pub teacher: &'a Model,
+    /// Loss weights.
+    pub weights: KdWeights,
+    /// Weight of the auxiliary heads' losses.
+    pub aux_weight: f64,
+    /// Hidden-state pairs for the MSE term.
+    pub hidden: HiddenMap,
+}
+
+impl Distiller<'_> {
+    /// `λ · (slots + intent + aux_weight · (bcls + mcls + mtcls) + hidden_mse · MSE)`
+    /// where each head's term is `α_kd · KL · T² + α_gold · CE`.
+    pub fn batch_loss(
+        &self,
+        student: &Model,
+        sth: &TaskHeads,
+        batch: &Batch,
+        weight: f64,
+        drop: &mut Option<Dropout>,
+    ) -> Result<Tensor> {
+        let (b, t) = (batch.b, batch.t);
+        let w = self.weights;
+        let teacher = self.teacher;
+        let tth = teacher.task(&sth.task)?;
+        let mse = w.hidden_mse > 0.0 && !self.hidden.pairs.is_empty();
+        let (s_all, t_all) = if mse {
+            (
+                student.bert.forward_layers(&batch.ids, &batch.mask, drop)?,
+                teacher
+                    .bert
+                    .forward_layers(&batch.ids, &batch.mask, &mut None)?,
+            )
+        } else {
+            (
+                vec![student.bert.forward(&batch.ids, &batch.mask, drop)?],
+                vec![teacher.bert.forward(&batch.ids, &batch.mask, &mut None)?],
+            )
+        };
+        let (sh, th) = match (s_all.last(), t_all.last()) {
+            (Some(s), Some(t)) => (s, t.detach()),
+            _ => return Err(crate::error::Error::Model("encoder without outputs".into())),
+        };
+        let s_rows = sh.index_select(&batch.sel, 0)?;
+        let t_rows = th.index_select(&batch.sel, 0)?;
+        let head = |s: &Tensor, t: &Tensor, gold: &Tensor| -> Result<Tensor> {
+            let kd = kd_kl(s, t, w.temperature)?;
+            let ce = cross_entropy(s, gold)?;
+            Ok(((kd * w.alpha_kd)? + (ce * w.alpha_gold)?)?)
+        };
+        let token = |si: usize, ti: usize, gold: &Tensor| -> Result<Tensor> {
+            head(
+                &student.heads[si].logits(&s_rows)?,
+                &teacher.heads[ti].logits(&t_rows)?,
+                gold,
+            )
+        };
+        let sentence = |si: usize, ti: usize, gold: &Tensor| -> Result<Tensor> {
+            head(
+                &student.heads[si].sentence_logits(sh, &batch.mask, b, t)?,
+                &teacher.heads[ti].sentence_logits(&th, &batch.mask, b, t)?,
+                gold,
+            )
+        };
+        let mut loss = token(sth.slots, tth.slots, &batch.slot)?;
+        if let (Some(s), Some(t), Some(y)) = (sth.intent, tth.intent, &batch.intent) {
+            loss = (loss + sentence(s, t, y)?)?;
+        }
+        let mut aux: Option<Tensor> = None;
+        let mut add = |x: Tensor| -> Result<()> {
+            aux = Some(match aux.take() {
+                Some(a) => (a + x)?,
+                None => x,
+            });
+            Ok(())
+        };
+        if let (Some(s), Some(t)) = (sth.bcls, tth.bcls) {
+            add(sentence(s, t, &batch.bcls)?)?;
+        }
+        if let (Some(s), Some(t)) = (sth.mcls, tth.mcls) {
+            add(sentence(s, t, &batch.mcls)?)?;
+        }
+        if let (Some(s), Some(t)) = (sth.mtcls, tth.mtcls) {
+            add(token(s, t, &batch.mtcls)?)?;
+        }
+        if let Some(a) = aux {
+            loss = (loss + (a * self.aux_weight)?)?;
+        }
+        if mse {
+            let mut sum: Option<Tensor> = None;
+            for &(si, ti) in &self.hidden.pairs {
+                let (s, t) = match (s_all.get(si), t_all.get(ti)) {
+                    (Some(s), Some(t)) => (s, t),
+                    _ => {
+                        return Err(crate::error::Error::Model(format!(
+                            "hidden-state pair ({si}, {ti}) out of range"
+                        )))
+                    }
+                };
+                let t = match &self.hidden.projection {
+                    Some(p) => t.matmul(p)?,
+                    None => t.clone(),
+                };
+                let l = masked_mse(s, &t, &batch.mask)?;
+                sum = Some(match sum {
+                    Some(x) => (x + l)?,
+                    None => l,
+                });
+            }
+            if let Some(s) = sum {
+                let n = self.hidden.pairs.len() as f64;
+                loss = (loss + (s * (w.hidden_mse / n))?)?;
+            }
+        }
+        Ok((loss * weight)?)
+    }
+}

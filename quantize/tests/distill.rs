@@ -1,0 +1,437 @@
+//! Distillation on a tiny random teacher: the loss terms, the student's
+//! initialisation, the eigen-decomposition, resume and gradients.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use picotag::format::Architecture;
+use picotag_quantize::data::encode::Tok;
+use picotag_quantize::distill::eigen::{jacobi_eigen, low_rank};
+use picotag_quantize::distill::init::StudentInit;
+use picotag_quantize::distill::loss::{kd_kl, Distiller, KdWeights};
+use picotag_quantize::distill::{distill, hidden_map, init_student, student_heads, DistillRecipe};
+use picotag_quantize::model::Model;
+use picotag_quantize::train::batch::{Batch, Example};
+use picotag_quantize::train::optim::AdamWConfig;
+use picotag_quantize::train::schedule::Schedule;
+use picotag_quantize::train::{
+    load_tasks, train, AuxHeads, InitFrom, Recipe, RunControl, TaskData, TaskRecipe,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn arch(vocab: usize, hidden: usize, layers: usize, rank: Option<usize>) -> Architecture {
+    Architecture {
+        vocab_size: vocab,
+        hidden,
+        layers,
+        heads: 4,
+        intermediate: 2 * hidden,
+        max_positions: 64,
+        type_vocab_size: 2,
+        layer_norm_eps: 1e-12,
+        embedding_rank: rank,
+    }
+}
+
+fn ctl(out: PathBuf, resume: bool, max_steps: Option<u64>) -> RunControl {
+    RunControl {
+        out,
+        resume,
+        save_every: 2,
+        max_steps,
+        log_every: 3600,
+        dev_limit: None,
+    }
+}
+
+/// A 3-layer teacher (hidden 32) trained for a few steps on two tiny tasks;
+/// returns its checkpoint folder and the tasks' recipe.
+fn teacher(tmp: &Path) -> (PathBuf, Recipe) {
+    let tk = common::write_tokenizer(tmp);
+    let slu = common::write_slu(&tmp.join("slu"));
+    let bio = common::write_bio(&tmp.join("bio"));
+    let vocab = Tok::from_file(&tk).unwrap().vocab_size();
+    let r = Recipe {
+        tasks: vec![
+            TaskRecipe {
+                name: "slu".into(),
+                train: slu.join("train"),
+                dev: slu.join("valid"),
+                weight: 1.0,
+                asr: false,
+            },
+            TaskRecipe {
+                name: "bio".into(),
+                train: bio.join("train.tsv"),
+                dev: bio.join("devel.tsv"),
+                weight: 0.5,
+                asr: false,
+            },
+        ],
+        init: InitFrom::Random(arch(vocab, 32, 3, None), tk),
+        epochs: 3,
+        batch_size: 2,
+        max_tokens: 4096,
+        max_len: 12,
+        lr: 3e-3,
+        warmup: 0.1,
+        adamw: AdamWConfig::default(),
+        dropout: 0.1,
+        seed: 5,
+        schedule: Schedule::Mixed,
+        aux: AuxHeads {
+            bcls: true,
+            mcls: true,
+            mtcls: true,
+        },
+        aux_weight: 0.5,
+        freeze_word_embeddings: false,
+    };
+    let out = tmp.join("teacher");
+    train(&r, &ctl(out.clone(), false, Some(6))).unwrap();
+    (out.join("last"), r)
+}
+
+fn recipe(
+    t: &Path,
+    base: &Recipe,
+    student: Architecture,
+    layers: Option<Vec<usize>>,
+) -> DistillRecipe {
+    let mut base = base.clone();
+    base.epochs = 10;
+    DistillRecipe {
+        teacher: t.to_path_buf(),
+        init: StudentInit {
+            layers,
+            project_embeddings: true,
+            seed: 9,
+        },
+        base: Recipe {
+            init: InitFrom::Random(student.clone(), t.join("meta.json")),
+            ..base
+        },
+        student,
+        weights: KdWeights {
+            temperature: 2.0,
+            alpha_kd: 0.5,
+            alpha_gold: 0.5,
+            hidden_mse: 0.0,
+        },
+    }
+}
+
+fn student(dr: &DistillRecipe, teacher: &Model) -> (Model, Vec<TaskData>) {
+    let tok = Tok::from_json(&teacher.meta.tokenizer).unwrap();
+    let tasks = load_tasks(&dr.base, &tok, None).unwrap();
+    let heads = student_heads(teacher, &tasks).unwrap();
+    let m = init_student(dr, teacher, heads, "student", &Device::Cpu).unwrap();
+    (m, tasks)
+}
+
+/// The distillation loss of every task's whole training set, summed.
+fn total_loss(dr: &DistillRecipe, teacher: &Model, s: &Model, tasks: &[TaskData]) -> f32 {
+    let d = Distiller {
+        teacher,
+        weights: dr.weights,
+        aux_weight: dr.base.aux_weight,
+        hidden: hidden_map(dr, teacher).unwrap(),
+    };
+    let mut sum = 0.0;
+    for t in tasks {
+        let ex: Vec<&Example> = t.train.iter().collect();
+        let b = Batch::new(&ex, &Device::Cpu).unwrap();
+        let th = s.task(&t.spec.name).unwrap().clone();
+        sum += d
+            .batch_loss(s, &th, &b, 1.0, &mut None)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+    }
+    sum
+}
+
+fn tensors(path: &Path) -> Vec<(String, Vec<f32>)> {
+    let mut v: Vec<(String, Vec<f32>)> = candle_core::safetensors::load(path, &Device::Cpu)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| {
+            let t = t.to_dtype(candle_core::DType::F32).unwrap();
+            (k, t.flatten_all().unwrap().to_vec1::<f32>().unwrap())
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn values(t: &Tensor) -> Vec<f32> {
+    t.flatten_all().unwrap().to_vec1().unwrap()
+}
+
+#[test]
+fn kl_is_zero_when_the_student_is_the_teacher() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, base) = teacher(tmp.path());
+    let tm = Model::load_frozen(&t, &Device::Cpu).unwrap();
+    let a = tm.meta.architecture.clone();
+    let mut dr = recipe(&t, &base, a, Some(vec![0, 1, 2]));
+    dr.weights.alpha_gold = 0.0;
+    dr.weights.alpha_kd = 1.0;
+    dr.weights.hidden_mse = 1.0;
+    let (s, tasks) = student(&dr, &tm);
+    for temperature in [0.5, 1.0, 4.0] {
+        dr.weights.temperature = temperature;
+        let l = total_loss(&dr, &tm, &s, &tasks);
+        assert!(l.abs() < 1e-5, "T = {temperature}: loss {l}");
+    }
+    // With the gold term on, the same student has a positive loss.
+    dr.weights.alpha_gold = 1.0;
+    assert!(total_loss(&dr, &tm, &s, &tasks) > 0.1);
+}
+
+#[test]
+fn kl_matches_a_hand_computed_value() {
+    let dev = Device::Cpu;
+    // Teacher logits [ln 3, 0], student [0, 0]: at T = 1, p = (3/4, 1/4), q = (1/2, 1/2).
+    let t = Tensor::new(&[[3f32.ln(), 0.0], [0.0, 0.0]], &dev).unwrap();
+    let s = Tensor::new(&[[0f32, 0.0], [0.0, 0.0]], &dev).unwrap();
+    let row0 = 0.75 * (0.75f64 / 0.5).ln() + 0.25 * (0.25f64 / 0.5).ln();
+    let got = kd_kl(&s, &t, 1.0).unwrap().to_scalar::<f32>().unwrap() as f64;
+    assert!((got - row0 / 2.0).abs() < 1e-6, "{got} vs {}", row0 / 2.0);
+    // At T = 2 the teacher is p = (√3, 1)/(√3 + 1), and the result is scaled by T² = 4.
+    let r3 = 3f64.sqrt();
+    let (p0, p1) = (r3 / (r3 + 1.0), 1.0 / (r3 + 1.0));
+    let row0 = p0 * (p0 / 0.5).ln() + p1 * (p1 / 0.5).ln();
+    let got = kd_kl(&s, &t, 2.0).unwrap().to_scalar::<f32>().unwrap() as f64;
+    assert!((got - 4.0 * row0 / 2.0).abs() < 1e-6, "{got}");
+}
+
+#[test]
+fn layer_subset_init_copies_the_right_tensors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, base) = teacher(tmp.path());
+    let tm = Model::load_frozen(&t, &Device::Cpu).unwrap();
+    let a = Architecture {
+        layers: 2,
+        ..tm.meta.architecture.clone()
+    };
+    let dr = recipe(&t, &base, a, Some(vec![0, 2]));
+    let (s, _) = student(&dr, &tm);
+    let (sp, tp) = (s.params.all(), tm.params.all());
+    let mut checked = 0;
+    for (name, x) in &sp {
+        let src = if let Some(rest) = name.strip_prefix("encoder.layer.1.") {
+            format!("encoder.layer.2.{rest}")
+        } else {
+            name.clone()
+        };
+        assert_eq!(values(x), values(&tp[&src]), "{name} is not {src}");
+        checked += 1;
+    }
+    // 5 embedding tensors, 16 per layer, 2 per head.
+    assert_eq!(checked, 5 + 2 * 16 + 2 * s.meta.heads.len());
+    assert!(!sp.contains_key("encoder.layer.2.output.dense.weight"));
+    // Wrong layer lists are refused.
+    let bad = recipe(&t, &base, s.meta.architecture.clone(), Some(vec![0, 3]));
+    let tok = Tok::from_json(&tm.meta.tokenizer).unwrap();
+    let tasks = load_tasks(&bad.base, &tok, None).unwrap();
+    let heads = student_heads(&tm, &tasks).unwrap();
+    assert!(init_student(&bad, &tm, heads, "x", &Device::Cpu).is_err());
+}
+
+#[test]
+fn jacobi_reconstructs_a_symmetric_matrix() {
+    let n = 9;
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut a = vec![0.0f64; n * n];
+    for i in 0..n {
+        for j in i..n {
+            let x: f64 = rng.random::<f64>() * 2.0 - 1.0;
+            a[i * n + j] = x;
+            a[j * n + i] = x;
+        }
+    }
+    let e = jacobi_eigen(&a, n).unwrap();
+    assert!(e.values.windows(2).all(|w| w[0] >= w[1]), "{:?}", e.values);
+    for i in 0..n {
+        for j in 0..n {
+            let rec: f64 = (0..n)
+                .map(|k| e.vectors[i * n + k] * e.values[k] * e.vectors[j * n + k])
+                .sum();
+            assert!(
+                (rec - a[i * n + j]).abs() < 1e-9,
+                "({i},{j}) {rec} vs {}",
+                a[i * n + j]
+            );
+            let dot: f64 = (0..n)
+                .map(|k| e.vectors[k * n + i] * e.vectors[k * n + j])
+                .sum();
+            let want = if i == j { 1.0 } else { 0.0 };
+            assert!((dot - want).abs() < 1e-9, "VᵀV ({i},{j}) = {dot}");
+        }
+    }
+}
+
+#[test]
+fn rank_r_factorization_of_a_rank_r_matrix_is_exact() {
+    let dev = Device::Cpu;
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let mut rand = |n: usize| {
+        (0..n)
+            .map(|_| rng.random::<f32>() - 0.5)
+            .collect::<Vec<_>>()
+    };
+    let x = Tensor::from_vec(rand(40 * 3), (40, 3), &dev).unwrap();
+    let y = Tensor::from_vec(rand(3 * 12), (3, 12), &dev).unwrap();
+    let e = x.matmul(&y).unwrap();
+    let lr = low_rank(&e, 3).unwrap();
+    assert_eq!(lr.coeffs.dims(), [40, 3]);
+    assert_eq!(lr.projection.dims(), [12, 3]);
+    assert!((lr.energy - 1.0).abs() < 1e-9, "energy {}", lr.energy);
+    let rec = lr.coeffs.matmul(&lr.projection.t().unwrap()).unwrap();
+    let err = (rec - &e).unwrap().abs().unwrap().max_all().unwrap();
+    assert!(err.to_scalar::<f32>().unwrap() < 1e-5);
+    // A lower rank loses energy.
+    assert!(low_rank(&e, 2).unwrap().energy < 0.999);
+}
+
+#[test]
+fn resume_reproduces_and_the_loss_decreases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, base) = teacher(tmp.path());
+    let tm = Model::load_frozen(&t, &Device::Cpu).unwrap();
+    let a = Architecture {
+        layers: 2,
+        embedding_rank: Some(8),
+        ..tm.meta.architecture.clone()
+    };
+    let mut dr = recipe(&t, &base, a, Some(vec![0, 2]));
+    dr.weights.hidden_mse = 0.5;
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    distill(&dr, &ctl(a.clone(), false, Some(7))).unwrap();
+    distill(&dr, &ctl(b.clone(), false, Some(3))).unwrap();
+    assert!(distill(&dr, &ctl(b.clone(), false, Some(7))).is_err());
+    let s = distill(&dr, &ctl(b.clone(), true, Some(7))).unwrap();
+    assert_eq!(s.step, 7);
+    for f in ["model.safetensors", "optimizer.safetensors"] {
+        let (ta, tb) = (
+            tensors(&a.join("last").join(f)),
+            tensors(&b.join("last").join(f)),
+        );
+        assert_eq!(ta.len(), tb.len());
+        for ((na, va), (nb, vb)) in ta.iter().zip(&tb) {
+            assert_eq!(na, nb);
+            assert!(va == vb, "{f}: {na} differs after resume");
+        }
+    }
+    let mut other = dr.clone();
+    other.weights.temperature = 3.0;
+    assert!(distill(&other, &ctl(b.clone(), true, Some(9))).is_err());
+    // Finish the run: the loss goes down, dev.jsonl and best/ are written.
+    let (init, tasks) = student(&dr, &tm);
+    let before = total_loss(&dr, &tm, &init, &tasks);
+    let s = distill(&dr, &ctl(b.clone(), true, None)).unwrap();
+    assert_eq!(s.epoch, 10);
+    let done = Model::load(&b.join("last"), true, &Device::Cpu).unwrap();
+    let after = total_loss(&dr, &tm, &done, &tasks);
+    assert!(after < 0.7 * before, "loss {before} -> {after}");
+    let log = std::fs::read_to_string(b.join("dev.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 10);
+    let meta = picotag_quantize::model::read_meta(&b.join("best")).unwrap();
+    assert_eq!(meta.architecture.embedding_rank, Some(8));
+    let w = tensors(&b.join("best/model.safetensors"));
+    let get = |n: &str| w.iter().find(|(k, _)| k == n).map(|(_, v)| v.len());
+    assert_eq!(
+        get("embeddings.word_embeddings.weight"),
+        Some(meta.architecture.vocab_size * 8)
+    );
+    assert_eq!(get("embeddings.word_embeddings.projection"), Some(32 * 8));
+}
+
+#[test]
+fn every_student_parameter_gets_a_gradient() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, mut base) = teacher(tmp.path());
+    base.tasks.truncate(1);
+    base.freeze_word_embeddings = false;
+    let tm = Model::load_frozen(&t, &Device::Cpu).unwrap();
+    // A narrower student: PCA-projected embeddings, factorized, hidden states projected.
+    let a = arch(tm.meta.architecture.vocab_size, 16, 2, Some(4));
+    let mut dr = recipe(&t, &base, a, None);
+    dr.weights.hidden_mse = 1.0;
+    let (s, tasks) = student(&dr, &tm);
+    let d = Distiller {
+        teacher: &tm,
+        weights: dr.weights,
+        aux_weight: dr.base.aux_weight,
+        hidden: hidden_map(&dr, &tm).unwrap(),
+    };
+    assert!(d.hidden.projection.is_some());
+    let ex: Vec<&Example> = tasks[0].train.iter().collect();
+    let b = Batch::new(&ex, &Device::Cpu).unwrap();
+    let th = s.task("slu").unwrap().clone();
+    let loss = d.batch_loss(&s, &th, &b, 1.0, &mut None).unwrap();
+    let grads = loss.backward().unwrap();
+    assert!(!s.params.trainable.is_empty());
+    assert!(s.params.frozen.is_empty());
+    for (name, v) in &s.params.trainable {
+        let g = grads
+            .get(v.as_tensor())
+            .unwrap_or_else(|| panic!("{name} has no gradient"));
+        let m = g
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(m > 0.0, "{name}: zero gradient");
+    }
+}
+
+#[test]
+fn the_distill_command_writes_a_factorized_student() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, _) = teacher(tmp.path());
+    let out = tmp.path().join("student");
+    let bin = env!("CARGO_BIN_EXE_picotag-quantize");
+    let o = std::process::Command::new(bin)
+        .arg("distill")
+        .arg("--teacher")
+        .arg(&t)
+        .arg("--out")
+        .arg(&out)
+        .arg(format!("--task=slu={}", tmp.path().join("slu").display()))
+        .args([
+            "--layers",
+            "2",
+            "--hidden",
+            "32",
+            "--heads",
+            "4",
+            "--intermediate",
+            "64",
+        ])
+        .args([
+            "--max-positions",
+            "64",
+            "--init-layers",
+            "1,2",
+            "--embedding-rank",
+            "6",
+        ])
+        .args(["--epochs", "1", "--batch-size", "2", "--max-len", "12"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("of the energy kept"), "{err}");
+    let meta = picotag_quantize::model::read_meta(&out.join("best")).unwrap();
+    assert_eq!(meta.architecture.embedding_rank, Some(6));
+    assert_eq!(meta.architecture.layers, 2);
+    assert!(meta.heads.iter().any(|h| h.name == "slu.intent"));
+    assert!(meta.heads.iter().all(|h| h.task == "slu"));
+}
