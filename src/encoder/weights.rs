@@ -260,6 +260,12 @@ impl EncoderRef {
     ) -> Result<()> {
         let a = &self.arch;
         let h = a.hidden;
+        if tmp.len() < h || x.len() < ids.len() * h {
+            return Err(Error::InvalidArgument(
+                "embedding buffers shorter than the hidden size".into(),
+            ));
+        }
+        let tmp = &mut tmp[..h];
         let word = self.word.view(file)?;
         let pos = self.position.view(file)?;
         let typ = self.token_type.view(file)?;
