@@ -1,0 +1,135 @@
+//! `compress`: a training checkpoint → a `.ptag` model file for the runtime.
+//!
+//! Encoder Linear weights become symmetric int8 per output channel, stored
+//! packed (`k4n16`) with f32 scales; the word and position embedding tables
+//! become int8 per row (with a scale) or f16; everything else (LayerNorm,
+//! biases, token-type embeddings, the factorized-embedding projection, the
+//! heads) stays f32. `fp32` writes the same network unquantized.
+
+mod scores;
+mod tensors;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use picotag::format::{ModelMeta, ModelWriter};
+use serde_json::{json, Value};
+
+use crate::error::Result;
+use crate::model::params::load_safetensors;
+use crate::model::read_meta;
+
+pub use scores::{dev_scores, dev_sets};
+
+/// How the word and position embedding tables are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmbeddingPrecision {
+    /// int8 per row with an f32 scale per row.
+    I8,
+    /// IEEE half precision.
+    F16,
+}
+
+/// What `compress` writes.
+#[derive(Debug, Clone)]
+pub struct CompressOptions {
+    /// Write every tensor as f32 (no quantization).
+    pub fp32: bool,
+    /// Precision of the embedding tables (ignored with `fp32`).
+    pub embeddings: EmbeddingPrecision,
+    /// Measure dev scores on the written file and store them in it.
+    pub eval: bool,
+    /// Extra or overriding dev sets, `(task, path)`; the rest come from the
+    /// checkpoint's recipe.
+    pub dev: Vec<(String, PathBuf)>,
+}
+
+/// The result of a compression.
+#[derive(Debug, Clone)]
+pub struct Compressed {
+    /// Size of the written file in bytes.
+    pub bytes: usize,
+    /// The dev scores stored in the file (empty without `eval`).
+    pub scores: BTreeMap<String, Value>,
+}
+
+/// Compresses the checkpoint folder `checkpoint` (`model.safetensors` +
+/// `meta.json`) into the model file `out`.
+pub fn compress(checkpoint: &Path, out: &Path, opts: &CompressOptions) -> Result<Compressed> {
+    let meta = read_meta(checkpoint)?;
+    let tensors = load_safetensors(&checkpoint.join("model.safetensors"), &Device::Cpu)?;
+    let mut w = ModelWriter::new(file_meta(&meta, checkpoint, opts));
+    tensors::write_all(&mut w, &meta, &tensors, opts)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
+    }
+    w.write(out)?;
+    if opts.eval {
+        let sets = dev_sets(&meta, &opts.dev)?;
+        w.meta_mut().scores = dev_scores(out, &sets)?;
+        w.write(out)?;
+    }
+    let bytes = std::fs::metadata(out)
+        .map_err(|e| crate::Error::io(out, e))?
+        .len() as usize;
+    Ok(Compressed {
+        bytes,
+        scores: w.meta_mut().scores.clone(),
+    })
+}
+
+/// The file's metadata: the checkpoint's, with the compression recorded in
+/// the provenance and the checkpoint's own dev scores kept there in short.
+fn file_meta(meta: &ModelMeta, checkpoint: &Path, opts: &CompressOptions) -> ModelMeta {
+    let mut m = meta.clone();
+    let embeddings = match (opts.fp32, opts.embeddings) {
+        (true, _) => "f32",
+        (false, EmbeddingPrecision::I8) => "int8 per row, f32 scale per row",
+        (false, EmbeddingPrecision::F16) => "f16",
+    };
+    let linear = if opts.fp32 {
+        "f32"
+    } else {
+        "int8 symmetric per output channel, f32 scales, packed k4n16"
+    };
+    m.provenance.insert(
+        "compression".into(),
+        json!({
+            "encoder_linear_weights": linear,
+            "word_and_position_embeddings": embeddings,
+            "everything_else": "f32 (LayerNorm, biases, token-type embeddings, embedding projection, heads)",
+            "checkpoint": checkpoint.display().to_string(),
+            "tool": concat!("picotag-quantize ", env!("CARGO_PKG_VERSION")),
+        }),
+    );
+    if !meta.scores.is_empty() {
+        m.provenance
+            .insert("checkpoint_scores".into(), short_scores(&meta.scores));
+    }
+    m.scores = BTreeMap::new();
+    m
+}
+
+/// Split, epoch, mean F1 and per-task F1 / intent accuracy of a scores map.
+fn short_scores(s: &BTreeMap<String, Value>) -> Value {
+    let mut out = serde_json::Map::new();
+    for k in ["split", "epoch", "mean_f1"] {
+        if let Some(v) = s.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    if let Some(Value::Object(tasks)) = s.get("tasks") {
+        let short: serde_json::Map<String, Value> = tasks
+            .iter()
+            .map(|(t, r)| {
+                (
+                    t.clone(),
+                    json!({"f1": r.get("f1"), "intent_accuracy": r.get("intent_accuracy")}),
+                )
+            })
+            .collect();
+        out.insert("tasks".into(), Value::Object(short));
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,95 @@
+//! Dev scores measured on a written model file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use picotag::format::ModelMeta;
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::eval::ptag::eval_model;
+
+/// The dev set of each task: `overrides` first, then the checkpoint
+/// recipe's `tasks[].dev`. Tasks of the model with neither are skipped
+/// (with a message on stderr).
+pub fn dev_sets(
+    meta: &ModelMeta,
+    overrides: &[(String, PathBuf)],
+) -> Result<Vec<(String, PathBuf)>> {
+    let recipe: Vec<(String, PathBuf)> = meta
+        .provenance
+        .get("recipe")
+        .and_then(|r| r.get("tasks"))
+        .and_then(Value::as_array)
+        .map(|ts| {
+            ts.iter()
+                .filter_map(|t| {
+                    let name = t.get("name")?.as_str()?;
+                    let dev = t.get("dev")?.as_str()?;
+                    Some((name.to_string(), PathBuf::from(dev)))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tasks: Vec<&str> = Vec::new();
+    for h in &meta.heads {
+        if !tasks.contains(&h.task.as_str()) {
+            tasks.push(&h.task);
+        }
+    }
+    if let Some((t, _)) = overrides.iter().find(|(t, _)| !tasks.contains(&t.as_str())) {
+        return Err(Error::Spec(format!(
+            "--dev {t}=...: the model has no task {t:?} (has {tasks:?})"
+        )));
+    }
+    let mut out = Vec::new();
+    for task in tasks {
+        let found = overrides
+            .iter()
+            .chain(&recipe)
+            .find(|(t, _)| t == task)
+            .map(|(_, p)| p.clone());
+        match found {
+            Some(p) => out.push((task.to_string(), p)),
+            None => eprintln!("no dev set for task {task}: not scored (give --dev {task}=PATH)"),
+        }
+    }
+    Ok(out)
+}
+
+/// Evaluates every `(task, dev set)` on the model file `model` and returns
+/// the scores map stored in the file: split, mean F1 and one report per task.
+pub fn dev_scores(model: &Path, sets: &[(String, PathBuf)]) -> Result<BTreeMap<String, Value>> {
+    let mut tasks = serde_json::Map::new();
+    let mut f1s = Vec::new();
+    for (task, data) in sets {
+        let rep = eval_model(model, task, data)?;
+        eprintln!(
+            "{task}: dev F1 {:.2}{} ({} sentences, {})",
+            100.0 * rep.f1,
+            rep.intent_accuracy
+                .map(|x| format!(", intent acc {:.2}", 100.0 * x))
+                .unwrap_or_default(),
+            rep.sentences,
+            data.display()
+        );
+        f1s.push(rep.f1);
+        let v = serde_json::to_value(&rep).map_err(|e| Error::json(data, e))?;
+        tasks.insert(task.clone(), v);
+    }
+    let mut s = BTreeMap::new();
+    if f1s.is_empty() {
+        return Ok(s);
+    }
+    s.insert("split".into(), json!("dev"));
+    s.insert(
+        "measured_on".into(),
+        json!("this file, through the picotag runtime (has-slot gate off)"),
+    );
+    s.insert(
+        "mean_f1".into(),
+        json!(f1s.iter().sum::<f64>() / f1s.len() as f64),
+    );
+    s.insert("tasks".into(), Value::Object(tasks));
+    Ok(s)
+}
