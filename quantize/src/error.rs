@@ -48,6 +48,10 @@ pub enum Error {
     /// An error from the runtime library.
     #[error(transparent)]
     Runtime(#[from] picotag::Error),
+    /// The ONNX export failed.
+    #[cfg(feature = "onnx")]
+    #[error("ONNX export: {0}")]
+    Onnx(#[from] picotag_onnx::Error),
 }
 
 impl Error {

@@ -2,10 +2,12 @@
 
 pub mod bench;
 pub mod cli;
+pub mod compress;
 pub mod data;
 pub mod distill;
 pub mod error;
 pub mod eval;
+pub mod inspect;
 pub mod model;
 pub mod train;
 
