@@ -1,0 +1,237 @@
+//! Damaged model files: truncations of the header and metadata, random
+//! byte and bit corruptions over the whole file. With the checksum on every
+//! damage is rejected with `Error::Format`; with it off, damage in the
+//! structure is rejected or harmless, and damage in the weights still gives
+//! a result, never a panic.
+
+#[path = "../fuzz/src/check.rs"]
+mod check;
+#[path = "../fuzz/src/models.rs"]
+#[allow(dead_code)]
+mod models;
+
+use std::path::Path;
+
+use picotag::format::{checksum, HEADER_LEN};
+use picotag::testing::Rng;
+use picotag::{Error, OpenOptions, TagOptions, Tagger};
+
+const CHECKED: OpenOptions = OpenOptions {
+    verify_checksum: true,
+};
+const UNCHECKED: OpenOptions = OpenOptions {
+    verify_checksum: false,
+};
+const PROBES: [&str; 2] = [
+    "book a flight from boston to denver",
+    "i take 200 mg of aspirin",
+];
+
+/// A section of the file: `offset..offset + len`, from the header.
+#[derive(Debug, Clone, Copy)]
+struct Section {
+    offset: usize,
+    len: usize,
+}
+
+fn u64_at(b: &[u8], at: usize) -> usize {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap()) as usize
+}
+
+/// The metadata, tensor table and data sections of a valid file.
+fn sections(b: &[u8]) -> [Section; 3] {
+    [24, 40, 56].map(|at| Section {
+        offset: u64_at(b, at),
+        len: u64_at(b, at + 8),
+    })
+}
+
+fn expect_format(r: Result<Tagger, Error>, what: &str) {
+    match r {
+        Err(Error::Format(_)) => {}
+        Err(e) => panic!("{what}: wrong error kind {e:?}"),
+        Ok(_) => panic!("{what}: accepted"),
+    }
+}
+
+/// Tags the probes: no panic, well-formed results (a damaged tokenizer may
+/// return an error instead).
+fn probe(t: &Tagger) {
+    let all = TagOptions {
+        has_slot_threshold: None,
+        ..Default::default()
+    };
+    for text in PROBES {
+        if let Ok(r) = t.tag_utterance_with(text, &all) {
+            check::check_tagging(text, &r);
+        }
+    }
+}
+
+/// Every truncation inside the header, metadata and tensor table (`step` 1)
+/// or a sample of them, with the checksum on and off.
+fn truncations(bytes: &[u8], step: usize) -> usize {
+    let [_, table, _] = sections(bytes);
+    let structure_end = table.offset + table.len;
+    let mut n = 0;
+    let mut len = 0;
+    while len < structure_end {
+        for opts in [CHECKED, UNCHECKED] {
+            expect_format(
+                Tagger::from_bytes_with(&bytes[..len], opts),
+                &format!("truncated to {len}"),
+            );
+        }
+        n += 1;
+        len += if len < HEADER_LEN { 1 } else { step };
+    }
+    n
+}
+
+/// Every shorter length of the metadata and tensor-table sections written
+/// into the header (the section cut short inside an intact file), checksum
+/// off so that the parser itself must notice.
+fn shortened_sections(bytes: &[u8], step: usize) -> usize {
+    let mut n = 0;
+    for (i, s) in sections(bytes).iter().take(2).enumerate() {
+        let at = 32 + 16 * i;
+        let mut len = 0;
+        while len < s.len {
+            let mut b = bytes.to_vec();
+            b[at..at + 8].copy_from_slice(&(len as u64).to_le_bytes());
+            expect_format(
+                Tagger::from_bytes_with(&b, UNCHECKED),
+                &format!("section {i} cut to {len}"),
+            );
+            n += 1;
+            len += step;
+        }
+    }
+    n
+}
+
+/// Damage of one kind at a random place.
+fn corrupt(bytes: &mut [u8], rng: &mut Rng, region: std::ops::Range<usize>) -> usize {
+    let span = region.end - region.start;
+    let i = region.start + (rng.next_u64() % span as u64) as usize;
+    match rng.next_u64() % 3 {
+        0 => bytes[i] ^= 1 << (rng.next_u64() % 8),
+        1 => bytes[i] = bytes[i].wrapping_add(1 + (rng.next_u64() % 255) as u8),
+        _ => {
+            // A burst of up to 16 random bytes.
+            let end = (i + 1 + (rng.next_u64() % 16) as usize).min(region.end);
+            for b in &mut bytes[i..end] {
+                *b = rng.next_u64() as u8;
+            }
+        }
+    }
+    i
+}
+
+/// Writes the checksum of the damaged file, so that what follows the
+/// checksum check is what is tested.
+fn reseal(b: &mut [u8]) {
+    b[72..80].fill(0);
+    let c = checksum(b);
+    b[72..80].copy_from_slice(&c.to_le_bytes());
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    rejected: usize,
+    accepted: usize,
+    weights_accepted: usize,
+}
+
+/// `rounds` random corruptions: each rejected with the checksum on; with it
+/// off (and resealed), rejected with `Error::Format` or opened and tagged
+/// without panicking — always opened when only weight bytes changed.
+fn corruptions(bytes: &[u8], rounds: usize, seed: u64) -> Tally {
+    let [_, _, data] = sections(bytes);
+    let mut rng = Rng::new(seed);
+    let mut tally = Tally::default();
+    for round in 0..rounds {
+        let mut b = bytes.to_vec();
+        // Half the rounds in the weights, half anywhere.
+        let region = if round % 2 == 0 {
+            data.offset..data.offset + data.len
+        } else {
+            0..b.len()
+        };
+        let at = corrupt(&mut b, &mut rng, region);
+        if b == bytes {
+            continue;
+        }
+        expect_format(
+            Tagger::from_bytes_with(&b, CHECKED),
+            &format!("damage at {at} with the checksum on"),
+        );
+        let in_weights = (data.offset..data.offset + data.len).contains(&at);
+        for resealed in [false, true] {
+            if resealed {
+                reseal(&mut b);
+            }
+            match Tagger::from_bytes_with(&b, UNCHECKED) {
+                Ok(t) => {
+                    tally.accepted += 1;
+                    tally.weights_accepted += usize::from(in_weights);
+                    probe(&t);
+                }
+                Err(Error::Format(_)) if !in_weights => tally.rejected += 1,
+                Err(e) => panic!("damage at {at} (weights: {in_weights}): {e:?}"),
+            }
+        }
+    }
+    tally
+}
+
+#[test]
+fn every_structure_truncation_is_rejected() {
+    for int8 in [false, true] {
+        let bytes = models::small(21, int8).to_bytes().unwrap();
+        let n = truncations(&bytes, 1);
+        let m = shortened_sections(&bytes, 1);
+        println!("int8 {int8}: {n} truncations, {m} shortened sections rejected");
+        assert!(n > HEADER_LEN && m > 0);
+    }
+}
+
+#[test]
+fn random_corruptions_are_rejected_or_harmless() {
+    for (int8, seed) in [(false, 1), (true, 2)] {
+        let bytes = models::small(22, int8).to_bytes().unwrap();
+        let t = corruptions(&bytes, 1500, seed);
+        println!("int8 {int8}: {t:?}");
+        // Both outcomes occur: the test exercises the parser and the weights.
+        assert!(t.rejected > 100 && t.weights_accepted > 100, "{t:?}");
+    }
+}
+
+#[test]
+fn damaged_checksum_field_is_rejected() {
+    let bytes = models::small(23, true).to_bytes().unwrap();
+    for i in 72..80 {
+        for bit in 0..8 {
+            let mut b = bytes.clone();
+            b[i] ^= 1 << bit;
+            expect_format(Tagger::from_bytes_with(&b, CHECKED), "checksum field");
+            // The field is not read without the check: the file opens.
+            assert!(Tagger::from_bytes_with(&b, UNCHECKED).is_ok());
+        }
+    }
+}
+
+/// The shipped model, when present: sampled truncations and corruptions.
+#[test]
+fn shipped_model_damage_sampled() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag");
+    let Ok(bytes) = std::fs::read(&path) else {
+        println!("{} not present: skipped", path.display());
+        return;
+    };
+    let n = truncations(&bytes, 997);
+    let m = shortened_sections(&bytes, 4099);
+    let t = corruptions(&bytes, 200, 3);
+    println!("default.ptag: {n} truncations, {m} shortened sections, {t:?}");
+    assert!(t.weights_accepted > 0);
+}
