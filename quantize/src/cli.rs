@@ -200,6 +200,9 @@ impl ArchArgs {
             let tok = self
                 .tokenizer
                 .clone()
+    /// Score the data in its ASR form: lower-cased, punctuation removed (labels kept aligned).
+    #[arg(long)]
+    pub asr: bool,
                 .ok_or_else(|| Error::Spec("--init random needs --tokenizer PATH".into()))?;
             let vocab = crate::data::encode::Tok::from_file(&tok)?.vocab_size();
             Ok(InitFrom::Random(self.architecture(vocab), tok))
@@ -289,8 +292,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Eval(a) => {
             let rep = match (&a.checkpoint, &a.model) {
-                (Some(dir), _) => crate::eval::eval_checkpoint(dir, &a.task, &a.data, a.max_len)?,
-                (None, Some(m)) => crate::eval::ptag::eval_model(m, &a.task, &a.data)?,
+                (Some(dir), _) => crate::eval::eval_checkpoint_on(dir, &a.task, data, a.max_len)?,
+                (None, Some(m)) => crate::eval::ptag::eval_model_on(m, &a.task, data)?,
                 (None, None) => return Err(Error::Spec("give --model or --checkpoint".into())),
             };
             if a.json {
@@ -324,3 +327,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Distill(a) => crate::distill::args::run(&a),
     }
 }
+            let mut data = crate::data::load_split(&a.data)?;
+            if a.asr {
+                data = data.iter().map(crate::data::asr::asr_form).collect();
+            }

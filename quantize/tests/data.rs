@@ -2,9 +2,10 @@
 
 mod common;
 
+use picotag_quantize::data::asr::{asr_form, asr_word, with_asr_copies};
 use picotag_quantize::data::encode::Tok;
 use picotag_quantize::data::labels::derive_aux;
-use picotag_quantize::data::{load_split, resolve_dataset, TaskSpec};
+use picotag_quantize::data::{load_split, resolve_dataset, Sentence, TaskSpec};
 use picotag_quantize::Error;
 
 fn strs(v: &[&str]) -> Vec<String> {
@@ -132,4 +133,71 @@ fn auxiliary_labels_from_slot_labels() {
     // ill-formed: I- after O still opens an entity.
     let a = derive_aux(&strs(&["I-x", "O", "I-y", "I-y"]), &[0, 1, 2, 3]);
     assert_eq!((a.bcls, a.mcls, a.mtcls), (1, 2, vec![2, 0, 1, 1]));
+}
+
+fn sentence(words: &[&str], labels: &[&str]) -> Sentence {
+    Sentence {
+        words: strs(words),
+        labels: strs(labels),
+        intent: None,
+        line: 1,
+    }
+}
+
+#[test]
+fn asr_form_lowercases_strips_punctuation_and_repairs_labels() {
+    assert_eq!(asr_word("IL-2"), "il-2");
+    assert_eq!(asr_word("Crohn's"), "crohn's");
+    assert_eq!(asr_word("(BRCA1)"), "brca1");
+    assert_eq!(asr_word("--"), "");
+    assert_eq!(asr_word("end."), "end");
+    assert_eq!(asr_word("0.5%"), "0.5");
+    assert_eq!(asr_word("-x,"), "x");
+    // A removed word inside an entity keeps one entity; a removed first word
+    // moves B- to the next word; an O word between two entities of one type
+    // leaves two entities (B- B-), never one.
+    let s = sentence(
+        &[
+            "Breast", "/", "Ovarian", "Cancer", ",", "\"", "HNPCC", "(", "x", ")", ".",
+        ],
+        &[
+            "B-D", "O", "B-D", "I-D", "O", "B-D", "I-D", "O", "O", "O", "O",
+        ],
+    );
+    let a = asr_form(&s);
+    assert_eq!(
+        a.words,
+        strs(&["breast", "ovarian", "cancer", "hnpcc", "x"])
+    );
+    assert_eq!(a.labels, strs(&["B-D", "B-D", "I-D", "B-D", "O"]));
+    let s = sentence(
+        &["Ataxia", "-", "telangiectasia", "."],
+        &["B-D", "I-D", "I-D", "O"],
+    );
+    let a = asr_form(&s);
+    assert_eq!(a.words, strs(&["ataxia", "telangiectasia"]));
+    assert_eq!(a.labels, strs(&["B-D", "I-D"]));
+    // BIOES: losing the end or the start of an entity keeps it well-formed;
+    // an entity of punctuation only vanishes.
+    let s = sentence(
+        &["(", "IL", "-", ")", "x", "%"],
+        &["B-C", "I-C", "I-C", "E-C", "O", "S-C"],
+    );
+    let a = asr_form(&s);
+    assert_eq!(a.words, strs(&["il", "x"]));
+    assert_eq!(a.labels, strs(&["S-C", "O"]));
+    // Training copies: only the sentences whose ASR form differs, after the originals.
+    let plain = sentence(&["no", "change"], &["O", "O"]);
+    let all = with_asr_copies(vec![plain.clone(), s.clone()]);
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0], plain);
+    assert_eq!(all[2].words, strs(&["il", "x"]));
+    // The task option.
+    let tmp = tempfile::tempdir().unwrap();
+    let (tr, dv) = (tmp.path().join("t.tsv"), tmp.path().join("d.tsv"));
+    let arg = format!("ncbi=train={},dev={},asr=1", tr.display(), dv.display());
+    assert!(TaskSpec::parse(&arg).unwrap().asr);
+    let arg = format!("ncbi=train={},dev={}", tr.display(), dv.display());
+    assert!(!TaskSpec::parse(&arg).unwrap().asr);
+    assert!(TaskSpec::parse(&format!("{arg},asr=maybe")).is_err());
 }

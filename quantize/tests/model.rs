@@ -60,6 +60,7 @@ fn every_trainable_parameter_gets_a_gradient() {
             dev: slu.join("valid"),
             weight: 1.0,
         }],
+            asr: false,
         init: InitFrom::Random(arch.clone(), tk.clone()),
         epochs: 1,
         batch_size: 8,

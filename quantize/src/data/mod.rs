@@ -1,5 +1,6 @@
 //! Training and evaluation data: loaders, task specs, sub-token alignment.
 
+pub mod asr;
 pub mod encode;
 pub mod labels;
 pub mod slu;
@@ -91,7 +92,7 @@ pub fn resolve_dataset(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// A task given on the command line:
-/// `NAME=DIR[,weight=λ]` or `NAME=train=PATH,dev=PATH[,weight=λ]`.
+/// `NAME=DIR[,weight=λ][,asr=1]` or `NAME=train=PATH,dev=PATH[,weight=λ][,asr=1]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSpec {
     /// Task name (head names derive from it).
@@ -102,6 +103,9 @@ pub struct TaskSpec {
     pub dev: PathBuf,
     /// Loss weight λ.
     pub weight: f32,
+    /// Also train on the ASR form of each sentence, and score dev in that form too
+    /// (see [`asr`]).
+    pub asr: bool,
 }
 
 impl TaskSpec {
@@ -113,13 +117,20 @@ impl TaskSpec {
         if name.is_empty() || name.contains(['.', ' ']) {
             return Err(bad("task name must be non-empty, without '.' or spaces"));
         }
-        let (mut dir, mut train, mut dev, mut weight) = (None, None, None, 1.0f32);
+        let (mut dir, mut train, mut dev, mut weight, mut asr) = (None, None, None, 1.0f32, false);
         for item in rest.split(',') {
             match item.split_once('=') {
                 Some(("train", p)) => train = Some(PathBuf::from(p)),
                 Some(("dev", p)) => dev = Some(PathBuf::from(p)),
                 Some(("weight", w)) => {
                     weight = w.parse().map_err(|_| bad("weight must be a number"))?
+                }
+                Some(("asr", v)) => {
+                    asr = match v {
+                        "1" | "true" | "yes" => true,
+                        "0" | "false" | "no" => false,
+                        _ => return Err(bad("asr must be 1 or 0")),
+                    }
                 }
                 Some((k, _)) => return Err(bad(&format!("unknown key {k:?}"))),
                 None => dir = Some(PathBuf::from(item)),
@@ -135,6 +146,7 @@ impl TaskSpec {
             train,
             dev,
             weight,
+            asr,
         })
     }
 }

@@ -154,12 +154,22 @@ pub fn score(task: &str, items: &[EvalSentence], preds: &[Prediction]) -> Report
 
 /// Evaluates task `task` of the checkpoint in `dir` on the data at `data`.
 pub fn eval_checkpoint(dir: &Path, task: &str, data: &Path, max_len: usize) -> Result<Report> {
+    eval_checkpoint_on(dir, task, crate::data::load_split(data)?, max_len)
+}
+
+/// [`eval_checkpoint`] on sentences already loaded (e.g. in ASR form).
+pub fn eval_checkpoint_on(
+    dir: &Path,
+    task: &str,
+    sentences: Vec<Sentence>,
+    max_len: usize,
+) -> Result<Report> {
     let dev = Device::Cpu;
     let model = Model::load(dir, false, &dev)?;
     let th = model.task(task)?.clone();
     let tok = Tok::from_json(&model.meta.tokenizer)?;
     let max_len = max_len.min(model.meta.architecture.max_positions);
-    let items = prepare(&tok, crate::data::load_split(data)?, max_len)?;
+    let items = prepare(&tok, sentences, max_len)?;
     let preds = predict(&model, &th, &items, &dev)?;
     Ok(score(task, &items, &preds))
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use picotag::{TagOptions, Tagger};
 
 use super::metric::{gold_spans, Metric, Report, Span};
-use crate::data::load_split;
+use crate::data::{load_split, Sentence};
 use crate::error::{Error, Result};
 
 /// Evaluates task `task` of the model file `path` on `data`.
@@ -14,6 +14,11 @@ use crate::error::{Error, Result};
 /// a slot covers the data words holding its first and last byte. The
 /// "has a slot" gate is off, so the figure is the slot head's own.
 pub fn eval_model(path: &Path, task: &str, data: &Path) -> Result<Report> {
+    eval_model_on(path, task, load_split(data)?)
+}
+
+/// [`eval_model`] on sentences already loaded (e.g. in ASR form).
+pub fn eval_model_on(path: &Path, task: &str, sentences: Vec<Sentence>) -> Result<Report> {
     let tagger = Tagger::open(path)?;
     if !tagger.tasks().iter().any(|t| t.name == task) {
         let known: Vec<String> = tagger.tasks().into_iter().map(|t| t.name).collect();
@@ -28,7 +33,7 @@ pub fn eval_model(path: &Path, task: &str, data: &Path) -> Result<Report> {
         min_slot_score: 0.0,
     };
     let mut m = Metric::default();
-    for s in load_split(data)? {
+    for s in sentences {
         let mut text = String::new();
         let mut starts = Vec::with_capacity(s.words.len());
         for (i, w) in s.words.iter().enumerate() {

@@ -18,6 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::data::asr::{asr_form, with_asr_copies};
 use crate::data::encode::Tok;
 use crate::data::labels::{detect_scheme, Vocab, BCLS_LABELS, MCLS_LABELS, MTCLS_LABELS};
 use crate::data::{load_split, TaskSpec};
@@ -98,6 +99,9 @@ pub struct TaskRecipe {
     pub dev: PathBuf,
     /// λ.
     pub weight: f32,
+    /// Also train on the ASR form of the sentences and score dev in that form too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub asr: bool,
 }
 
 impl From<&TaskSpec> for TaskRecipe {
@@ -107,6 +111,7 @@ impl From<&TaskSpec> for TaskRecipe {
             train: t.train.clone(),
             dev: t.dev.clone(),
             weight: t.weight,
+            asr: t.asr,
         }
     }
 }
@@ -142,13 +147,18 @@ pub struct TaskData {
     pub train: Vec<Example>,
     /// Dev sentences.
     pub dev: Vec<EvalSentence>,
+    /// Dev sentences in ASR form (empty unless the task has `asr`).
+    pub dev_asr: Vec<EvalSentence>,
 }
 
 /// Loads and encodes every task of the recipe.
 pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec<TaskData>> {
     let mut out = Vec::new();
     for spec in &r.tasks {
-        let train = load_split(&spec.train)?;
+        let mut train = load_split(&spec.train)?;
+        if spec.asr {
+            train = with_asr_copies(train);
+        }
         if train.is_empty() {
             return Err(Error::Spec(format!(
                 "{}: no sentences",
@@ -182,6 +192,11 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
         if let Some(n) = dev_limit {
             dev_s.truncate(n);
         }
+        let dev_asr = if spec.asr {
+            prepare(tok, dev_s.iter().map(asr_form).collect(), r.max_len)?
+        } else {
+            Vec::new()
+        };
         let dev = prepare(tok, dev_s, r.max_len)?;
         out.push(TaskData {
             spec: spec.clone(),
@@ -190,6 +205,7 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
             scheme,
             train: ex,
             dev,
+            dev_asr,
         });
     }
     Ok(out)
@@ -284,6 +300,8 @@ fn log_line(run: &Path, name: &str, v: &serde_json::Value) -> Result<()> {
 }
 
 /// Evaluates every task on its dev split: (mean F1, per-task reports as JSON).
+/// A task with `asr` also reports its dev split in ASR form, under `asr` in its
+/// report (not counted in the mean).
 pub fn evaluate_dev(
     model: &Model,
     tasks: &[TaskData],
@@ -296,10 +314,18 @@ pub fn evaluate_dev(
         let preds = predict(model, th, &t.dev, dev)?;
         let rep = score(&t.spec.name, &t.dev, &preds);
         sum += rep.f1;
-        per.insert(
-            t.spec.name.clone(),
-            serde_json::to_value(&rep).unwrap_or(serde_json::Value::Null),
-        );
+        let mut v = serde_json::to_value(&rep).unwrap_or(serde_json::Value::Null);
+        if !t.dev_asr.is_empty() {
+            let preds = predict(model, th, &t.dev_asr, dev)?;
+            let rep = score(&t.spec.name, &t.dev_asr, &preds);
+            if let Some(o) = v.as_object_mut() {
+                o.insert(
+                    "asr".into(),
+                    serde_json::to_value(&rep).unwrap_or(serde_json::Value::Null),
+                );
+            }
+        }
+        per.insert(t.spec.name.clone(), v);
     }
     Ok((
         sum / tasks.len().max(1) as f64,
