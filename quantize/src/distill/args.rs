@@ -142,7 +142,7 @@ impl DistillArgs {
             .map(|t| TaskSpec::parse(t).map(|s| TaskRecipe::from(&s)))
             .collect::<Result<Vec<_>>>()?;
         let teacher = read_meta(&self.teacher)?;
-        if self.heads == 0 || self.hidden % self.heads != 0 {
+        if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
             return Err(Error::Spec(format!(
                 "--hidden {} is not a multiple of --heads {}",
                 self.hidden, self.heads

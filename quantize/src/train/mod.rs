@@ -532,7 +532,7 @@ pub fn run_epochs(
             state.step += 1;
             state.batch_in_epoch += 1;
             prog.step(state.step, state.epoch, loss_v, batch.tokens, lr);
-            if ctl.save_every > 0 && state.step % ctl.save_every == 0 {
+            if ctl.save_every > 0 && state.step.is_multiple_of(ctl.save_every) {
                 save_last(&ctl.out, model, opt, state, &dev)?;
             }
         }
