@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use picotag::format::Architecture;
 
+use crate::compress::{CompressOptions, EmbeddingPrecision};
 use crate::data::TaskSpec;
 use crate::error::{Error, Result};
 use crate::train::optim::AdamWConfig;
@@ -31,6 +32,53 @@ pub enum Cmd {
     Eval(EvalArgs),
     /// Measure training throughput (tokens/s) on random batches.
     Bench(BenchArgs),
+    /// Compress a checkpoint into a `.ptag` model file (int8 by default).
+    Compress(CompressArgs),
+    /// Print a `.ptag` file's architecture, heads, tensors, size and scores.
+    Inspect(InspectArgs),
+    /// Write a `.ptag` model as an ONNX graph (f32).
+    ExportOnnx(ExportOnnxArgs),
+}
+
+/// `compress` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct CompressArgs {
+    /// Checkpoint folder (model.safetensors + meta.json), e.g. runs/NAME/best.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The .ptag file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write every tensor as f32 (no quantization), for comparisons.
+    #[arg(long)]
+    pub fp32: bool,
+    /// Precision of the word and position embedding tables.
+    #[arg(long, value_enum, default_value_t = EmbeddingPrecision::I8)]
+    pub embeddings: EmbeddingPrecision,
+    /// Do not measure and store dev scores.
+    #[arg(long)]
+    pub no_eval: bool,
+    /// Dev set of a task, `NAME=PATH` (default: the checkpoint recipe's). Repeatable.
+    #[arg(long = "dev")]
+    pub dev: Vec<String>,
+}
+
+/// `inspect` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// The .ptag file.
+    pub model: PathBuf,
+}
+
+/// `export-onnx` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ExportOnnxArgs {
+    /// The .ptag file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The .onnx file to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Encoder shape for `--init random`.
@@ -325,9 +373,61 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Bench(a) => crate::bench::run(&a),
         Cmd::Distill(a) => crate::distill::args::run(&a),
+        Cmd::Compress(a) => run_compress(&a),
+        Cmd::Inspect(a) => {
+            let f = picotag::format::ModelFile::open(&a.model, Default::default())?;
+            print!("{}", crate::inspect::describe(&f));
+            Ok(())
+        }
+        Cmd::ExportOnnx(a) => export_onnx(&a),
     }
 }
-            let mut data = crate::data::load_split(&a.data)?;
-            if a.asr {
-                data = data.iter().map(crate::data::asr::asr_form).collect();
-            }
+
+/// Runs `compress`.
+fn run_compress(a: &CompressArgs) -> Result<()> {
+    let dev = a
+        .dev
+        .iter()
+        .map(|d| {
+            d.split_once('=')
+                .map(|(t, p)| (t.to_string(), PathBuf::from(p)))
+                .ok_or_else(|| Error::Spec(format!("--dev {d:?}: expected NAME=PATH")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let opts = CompressOptions {
+        fp32: a.fp32,
+        embeddings: a.embeddings,
+        eval: !a.no_eval,
+        dev,
+    };
+    let c = crate::compress::compress(&a.checkpoint, &a.out, &opts)?;
+    eprintln!(
+        "wrote {} ({} bytes, {:.2} MiB){}",
+        a.out.display(),
+        c.bytes,
+        c.bytes as f64 / (1024.0 * 1024.0),
+        c.scores
+            .get("mean_f1")
+            .and_then(|v| v.as_f64())
+            .map(|x| format!(", mean dev F1 {:.2}", 100.0 * x))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// Runs `export-onnx`.
+#[cfg(feature = "onnx")]
+fn export_onnx(a: &ExportOnnxArgs) -> Result<()> {
+    let f = picotag::format::ModelFile::open(&a.model, Default::default())?;
+    picotag_onnx::write(&f, &a.out)?;
+    eprintln!("wrote {}", a.out.display());
+    Ok(())
+}
+
+/// `export-onnx` without the `onnx` feature.
+#[cfg(not(feature = "onnx"))]
+fn export_onnx(_: &ExportOnnxArgs) -> Result<()> {
+    Err(Error::Spec(
+        "export-onnx: this build has no ONNX support (build with the `onnx` feature)".into(),
+    ))
+}
