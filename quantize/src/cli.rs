@@ -200,6 +200,9 @@ pub struct EvalArgs {
     /// Maximum sub-tokens per window (checkpoints).
     #[arg(long, default_value_t = 128)]
     pub max_len: usize,
+    /// Score the data in its ASR form: lower-cased, punctuation removed (labels kept aligned).
+    #[arg(long)]
+    pub asr: bool,
 }
 
 /// `bench` arguments.
@@ -240,6 +243,7 @@ impl ArchArgs {
             max_positions: self.max_positions,
             type_vocab_size: 2,
             layer_norm_eps: 1e-12,
+            embedding_rank: None,
         }
     }
     /// Resolves `--init`.
@@ -248,9 +252,6 @@ impl ArchArgs {
             let tok = self
                 .tokenizer
                 .clone()
-    /// Score the data in its ASR form: lower-cased, punctuation removed (labels kept aligned).
-    #[arg(long)]
-    pub asr: bool,
                 .ok_or_else(|| Error::Spec("--init random needs --tokenizer PATH".into()))?;
             let vocab = crate::data::encode::Tok::from_file(&tok)?.vocab_size();
             Ok(InitFrom::Random(self.architecture(vocab), tok))
@@ -339,6 +340,10 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Eval(a) => {
+            let mut data = crate::data::load_split(&a.data)?;
+            if a.asr {
+                data = data.iter().map(crate::data::asr::asr_form).collect();
+            }
             let rep = match (&a.checkpoint, &a.model) {
                 (Some(dir), _) => crate::eval::eval_checkpoint_on(dir, &a.task, data, a.max_len)?,
                 (None, Some(m)) => crate::eval::ptag::eval_model_on(m, &a.task, data)?,
