@@ -22,7 +22,8 @@ train_run() {
   shift
   mkdir -p "runs/$name"
   local log="runs/$name/train.log"
-  cargo build -q -p picotag-quantize --release >>"$log" 2>&1
+  # Without the default `onnx` feature: training does not need tract (a long build).
+  cargo build -q -p picotag-quantize --release --no-default-features >>"$log" 2>&1
   local teacher
   teacher=$(scripts/fetch-teacher.sh 2>>"$log" | tail -n 1)
   {
