@@ -88,23 +88,23 @@ pub struct WordSpan<'a> {
     pub kind: &'a str,
 }
 
-fn end_of_chunk(prev: Tag, cur: Tag) -> bool {
+fn end_of_chunk<K: PartialEq>(prev: (Prefix, K), cur: (Prefix, K)) -> bool {
     use Prefix::*;
-    match (prev.prefix, cur.prefix) {
+    match (prev.0, cur.0) {
         (E, _) | (S, _) => true,
         (B, B | S | O) | (I, B | S | O) => true,
         (O, _) => false,
-        _ => prev.kind != cur.kind,
+        _ => prev.1 != cur.1,
     }
 }
 
-fn start_of_chunk(prev: Tag, cur: Tag) -> bool {
+fn start_of_chunk<K: PartialEq>(prev: (Prefix, K), cur: (Prefix, K)) -> bool {
     use Prefix::*;
-    match (prev.prefix, cur.prefix) {
+    match (prev.0, cur.0) {
         (_, B | S) => true,
         (E | S | O, E | I) => true,
         (_, O) => false,
-        _ => prev.kind != cur.kind,
+        _ => prev.1 != cur.1,
     }
 }
 
@@ -118,34 +118,40 @@ pub fn decode<'a>(tags: &[Tag<'a>]) -> Vec<WordSpan<'a>> {
 /// [`decode`] into a caller-owned vector (cleared first), so a hot loop reuses its buffer.
 pub fn decode_into<'a>(tags: &[Tag<'a>], spans: &mut Vec<WordSpan<'a>>) {
     spans.clear();
-    let outside = Tag {
-        prefix: Prefix::O,
-        kind: "",
-    };
-    let mut prev = outside;
-    let mut open: Option<(usize, &'a str)> = None;
-    for (i, &cur) in tags.iter().enumerate() {
+    decode_with(
+        tags.len(),
+        |i| (tags[i].prefix, tags[i].kind),
+        |start, end, kind| spans.push(WordSpan { start, end, kind }),
+    );
+}
+
+/// The decoder itself, allocation-free: `tag(i)` gives word `i`'s prefix and
+/// entity type (any comparable key, e.g. an index), `span(start, end, kind)`
+/// receives each span in order. An `O` tag's kind is never looked at.
+pub fn decode_with<K: Copy + PartialEq>(
+    n: usize,
+    tag: impl Fn(usize) -> (Prefix, K),
+    mut span: impl FnMut(usize, usize, K),
+) {
+    let mut prev: Option<(Prefix, K)> = None;
+    let mut open: Option<(usize, K)> = None;
+    for i in 0..n {
+        let cur = tag(i);
+        // Before the first word the previous tag is `O` (its kind unused).
+        let p = prev.unwrap_or((Prefix::O, cur.1));
         if let Some((start, kind)) = open {
-            if end_of_chunk(prev, cur) {
-                spans.push(WordSpan {
-                    start,
-                    end: i,
-                    kind,
-                });
+            if end_of_chunk(p, cur) {
+                span(start, i, kind);
                 open = None;
             }
         }
-        if start_of_chunk(prev, cur) {
-            open = Some((i, cur.kind));
+        if start_of_chunk(p, cur) {
+            open = Some((i, cur.1));
         }
-        prev = cur;
+        prev = Some(cur);
     }
     if let Some((start, kind)) = open {
-        spans.push(WordSpan {
-            start,
-            end: tags.len(),
-            kind,
-        });
+        span(start, n, kind);
     }
 }
 

@@ -45,41 +45,67 @@ impl HeadRef {
 
     /// Label probabilities for each of `rows` (each `hidden` wide), `[rows, labels]`.
     pub fn probs(&self, file: &ModelFile, rows: &[&[f32]]) -> Result<Vec<f32>> {
+        let mut out = vec![0.0f32; rows.len() * self.meta.labels.len()];
+        let mut wr = Vec::new();
+        self.probs_into(file, rows.len(), |i| rows[i], &mut out, &mut wr)?;
+        Ok(out)
+    }
+
+    /// [`HeadRef::probs`] of `m` rows given by `row(i)` into `out`
+    /// (`[m, labels]`), with `wr` as reusable scratch: allocates nothing once
+    /// `wr` holds `hidden` values (and the head's bias is stored as f32).
+    pub fn probs_into<'r>(
+        &self,
+        file: &ModelFile,
+        m: usize,
+        row: impl Fn(usize) -> &'r [f32],
+        out: &mut [f32],
+        wr: &mut Vec<f32>,
+    ) -> Result<()> {
         let w = self.weight.view(file)?;
         let b = self.bias.view(file)?;
         let (n, k) = (w.n, w.k);
-        let mut out = vec![0.0f32; rows.len() * n];
-        let mut wr = vec![0.0f32; k];
+        if wr.len() < k {
+            wr.resize(k, 0.0);
+        }
+        let wr = &mut wr[..k];
+        let out = &mut out[..m * n];
         for j in 0..n {
-            w.row_into(j, &mut wr);
-            for (i, x) in rows.iter().enumerate() {
-                out[i * n + j] = dot(x, &wr) + b[j];
+            w.row_into(j, wr);
+            for i in 0..m {
+                out[i * n + j] = dot(row(i), wr) + b[j];
             }
         }
         out.chunks_exact_mut(n).for_each(softmax);
-        Ok(out)
+        Ok(())
     }
 
     /// Pools the real positions of `hidden` (`[t, h]`, the first `real` rows
     /// real) the way this sentence head was trained.
     pub fn pool(&self, hidden: &[f32], h: usize, real: usize) -> Vec<f32> {
+        let mut acc = vec![0.0f32; h];
+        self.pool_into(hidden, h, real, &mut acc);
+        acc
+    }
+
+    /// [`HeadRef::pool`] into `acc` (`h` values).
+    pub fn pool_into(&self, hidden: &[f32], h: usize, real: usize, acc: &mut [f32]) {
         let rows = hidden[..real * h].chunks_exact(h);
+        let acc = &mut acc[..h];
         match self.meta.pooling {
-            Pooling::Cls => hidden[..h].to_vec(),
+            Pooling::Cls => acc.copy_from_slice(&hidden[..h]),
             Pooling::Mean => {
-                let mut acc = vec![0.0f32; h];
+                acc.fill(0.0);
                 for r in rows {
                     acc.iter_mut().zip(r).for_each(|(a, v)| *a += v);
                 }
                 acc.iter_mut().for_each(|a| *a /= real as f32);
-                acc
             }
             Pooling::Max => {
-                let mut acc = vec![f32::NEG_INFINITY; h];
+                acc.fill(f32::NEG_INFINITY);
                 for r in rows {
                     acc.iter_mut().zip(r).for_each(|(a, v)| *a = a.max(*v));
                 }
-                acc
             }
         }
     }

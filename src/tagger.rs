@@ -1,16 +1,17 @@
 //! The public entry point: [`Tagger`].
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::decode::{decode, Tag};
+use crate::decode::{decode_with, Prefix, Tag};
 use crate::encoder::{fast, reference, EncoderRef};
 use crate::error::{Error, Result};
 use crate::format::{HeadKind, HeadMeta, HeadRole, ModelFile, ModelMeta, OpenOptions};
 use crate::heads::HeadRef;
 use crate::kernels::{self, Isa};
 use crate::tagging::{Intent, Slot, Tagging};
-use crate::tokenize::{Tokenized, Tokenizer};
+use crate::tokenize::{Buffers, Tokenized, Tokenizer};
 use crate::window;
 
 /// Per-call options of [`Tagger::tag_utterance_with`].
@@ -67,6 +68,10 @@ pub struct Tagger {
     names: Vec<Arc<str>>,
     /// Per head: its labels interned, and the span type of each label.
     labels: Vec<Vec<Arc<str>>>,
+    /// Per head: index of its task in `names`.
+    task_of: Vec<usize>,
+    /// Per head and label: the BIO prefix and an id of the span type.
+    tags: Vec<Vec<(Prefix, usize)>>,
     options: TagOptions,
     backend: Backend,
 }
@@ -142,6 +147,27 @@ impl Tagger {
                     .collect()
             })
             .collect();
+        let task_of = meta
+            .heads
+            .iter()
+            .map(|h| names.iter().position(|n| **n == *h.task).unwrap_or(0))
+            .collect();
+        let tags = meta
+            .heads
+            .iter()
+            .map(|h| {
+                let parsed: Vec<Tag> = h.labels.iter().map(|l| Tag::parse_lenient(l)).collect();
+                parsed
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.prefix,
+                            parsed.iter().position(|o| o.kind == t.kind).unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
         let backend = if fast::supports(&file, &encoder) {
             Backend::Fast(kernels::detect())
         } else {
@@ -154,6 +180,8 @@ impl Tagger {
             heads,
             names,
             labels,
+            task_of,
+            tags,
             options: TagOptions::default(),
             backend,
         })
@@ -260,191 +288,260 @@ impl Tagger {
 
     /// Tags one utterance with the given options.
     pub fn tag_utterance_with(&self, text: &str, options: &TagOptions) -> Result<Tagging> {
-        self.check_tasks(options)?;
-        let tokens = self.tokenizer.tokenize(text)?;
-        if tokens.words.is_empty() {
-            return Ok(Tagging::default());
-        }
-        let wanted = |h: &HeadRef| {
-            options
-                .tasks
-                .as_ref()
-                .is_none_or(|ts| ts.contains(&h.meta.task))
-        };
-        let active: Vec<usize> = (0..self.heads.len())
-            .filter(|&i| {
-                let h = &self.heads[i];
-                wanted(h)
-                    && match h.meta.role {
-                        HeadRole::Slots | HeadRole::Intent => true,
-                        HeadRole::HasSlot => options.has_slot_threshold.is_some(),
-                        HeadRole::Aux => false,
-                    }
-            })
-            .collect();
-        let outputs = self.run_heads(&tokens, &active)?;
-        Ok(self.assemble(text, &tokens, &active, &outputs, options))
+        let mut out = Tagging::default();
+        self.tag_utterance_into(text, options, &mut out)?;
+        Ok(out)
     }
 
-    /// Runs the encoder over each window and the active heads. Returns, per
-    /// active head, `[words, labels]` probabilities for token heads and
-    /// `[labels]` for sentence heads (averaged over windows; max of "yes"
-    /// for has-slot heads).
-    fn run_heads(&self, tokens: &Tokenized, active: &[usize]) -> Result<Vec<Vec<f32>>> {
+    /// Tags one utterance into `out`, reusing its vectors and the slots'
+    /// text buffers. Working memory is per-thread scratch, so once a thread
+    /// has tagged an utterance at least as long (in sub-tokens, words and
+    /// slots), this call allocates nothing on the heap.
+    pub fn tag_utterance_into(
+        &self,
+        text: &str,
+        options: &TagOptions,
+        out: &mut Tagging,
+    ) -> Result<()> {
+        self.check_tasks(options)?;
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let s = &mut *guard;
+            self.tokenizer
+                .tokenize_into(text, &mut s.tokens, &mut s.tok_buf)?;
+            if s.tokens.words.is_empty() {
+                out.slots.clear();
+                out.intents.clear();
+                return Ok(());
+            }
+            s.active.clear();
+            for (i, h) in self.heads.iter().enumerate() {
+                let wanted = options
+                    .tasks
+                    .as_ref()
+                    .is_none_or(|ts| ts.contains(&h.meta.task));
+                let runs = match h.meta.role {
+                    HeadRole::Slots | HeadRole::Intent => true,
+                    HeadRole::HasSlot => options.has_slot_threshold.is_some(),
+                    HeadRole::Aux => false,
+                };
+                if wanted && runs {
+                    s.active.push(i);
+                }
+            }
+            self.run_heads(s)?;
+            self.assemble(text, s, options, out);
+            Ok(())
+        })
+    }
+
+    /// Runs the encoder over each window and the active heads. Leaves in
+    /// `s.outputs`, per active head from `s.offsets[a]`, `[words, labels]`
+    /// probabilities for token heads and `[labels]` for sentence heads
+    /// (averaged over windows; max of "yes" for has-slot heads).
+    fn run_heads(&self, s: &mut Scratch) -> Result<()> {
         let h = self.encoder.arch.hidden;
         let capacity = self.encoder.arch.max_positions - 2;
-        let windows = window::plan(tokens.ids.len(), capacity);
-        let owner: Vec<usize> = tokens
-            .words
-            .iter()
-            .map(|w| window::best_window(&windows, w.first_token))
-            .collect();
-        let mut outputs: Vec<Vec<f32>> = active
-            .iter()
-            .map(|&i| {
-                let n = self.heads[i].meta.labels.len();
-                match self.heads[i].meta.kind {
-                    HeadKind::Token => vec![0.0; tokens.words.len() * n],
-                    HeadKind::Sentence => vec![0.0; n],
-                }
-            })
-            .collect();
-        let mut ids = Vec::with_capacity(capacity + 2);
-        for (wi, win) in windows.iter().enumerate() {
-            ids.clear();
-            ids.push(self.tokenizer.cls_id());
-            ids.extend_from_slice(&tokens.ids[win.start..win.end]);
-            ids.push(self.tokenizer.sep_id());
-            let hidden = match self.backend {
+        let words = s.tokens.words.len();
+        window::plan_into(s.tokens.ids.len(), capacity, &mut s.windows);
+        s.owner.clear();
+        for w in &s.tokens.words {
+            s.owner.push(window::best_window(&s.windows, w.first_token));
+        }
+        s.offsets.clear();
+        let mut total = 0;
+        for &i in &s.active {
+            s.offsets.push(total);
+            let n = self.heads[i].meta.labels.len();
+            total += match self.heads[i].meta.kind {
+                HeadKind::Token => words * n,
+                HeadKind::Sentence => n,
+            };
+        }
+        s.offsets.push(total);
+        s.outputs.clear();
+        s.outputs.resize(total, 0.0);
+        for (wi, win) in s.windows.iter().enumerate() {
+            s.ids.clear();
+            s.ids.push(self.tokenizer.cls_id());
+            s.ids.extend_from_slice(&s.tokens.ids[win.start..win.end]);
+            s.ids.push(self.tokenizer.sep_id());
+            match self.backend {
                 Backend::Reference => {
-                    let mask = vec![true; ids.len()];
-                    reference::forward(&self.file, &self.encoder, &ids, &mask)?
+                    reference::forward_into(&self.file, &self.encoder, &s.ids, &[], &mut s.hidden)?
                 }
                 Backend::Fast(isa) => {
-                    let mut hidden = Vec::new();
-                    fast::forward(&self.file, &self.encoder, isa, &ids, &mut hidden)?;
-                    hidden
+                    fast::forward(&self.file, &self.encoder, isa, &s.ids, &mut s.hidden)?
                 }
-            };
-            let mine: Vec<usize> = (0..tokens.words.len())
-                .filter(|&w| owner[w] == wi)
-                .collect();
-            for (out, &hi) in outputs.iter_mut().zip(active) {
+            }
+            s.mine.clear();
+            s.mine.extend((0..words).filter(|&w| s.owner[w] == wi));
+            for (a, &hi) in s.active.iter().enumerate() {
                 let head = &self.heads[hi];
                 let n = head.meta.labels.len();
+                let out = &mut s.outputs[s.offsets[a]..s.offsets[a + 1]];
+                let hidden = &s.hidden;
                 match head.meta.kind {
                     HeadKind::Token => {
-                        let rows: Vec<&[f32]> = mine
-                            .iter()
-                            .map(|&w| {
-                                let p = tokens.words[w].first_token - win.start + 1;
-                                &hidden[p * h..(p + 1) * h]
-                            })
-                            .collect();
-                        let probs = head.probs(&self.file, &rows)?;
+                        let (mine, tw) = (&s.mine, &s.tokens.words);
+                        s.probs.resize(mine.len() * n, 0.0);
+                        let row = |r: usize| {
+                            let p = tw[mine[r]].first_token - win.start + 1;
+                            &hidden[p * h..(p + 1) * h]
+                        };
+                        head.probs_into(&self.file, mine.len(), row, &mut s.probs, &mut s.wr)?;
                         for (r, &w) in mine.iter().enumerate() {
-                            out[w * n..(w + 1) * n].copy_from_slice(&probs[r * n..(r + 1) * n]);
+                            out[w * n..(w + 1) * n].copy_from_slice(&s.probs[r * n..(r + 1) * n]);
                         }
                     }
                     HeadKind::Sentence => {
-                        let pooled = head.pool(&hidden, h, ids.len());
-                        let probs = head.probs(&self.file, &[&pooled])?;
+                        s.pooled.resize(h, 0.0);
+                        head.pool_into(hidden, h, s.ids.len(), &mut s.pooled);
+                        s.probs.resize(n, 0.0);
+                        let pooled = &s.pooled;
+                        head.probs_into(
+                            &self.file,
+                            1,
+                            |_| pooled.as_slice(),
+                            &mut s.probs,
+                            &mut s.wr,
+                        )?;
+                        let probs = &s.probs[..n];
                         if head.meta.role == HeadRole::HasSlot {
                             if wi == 0 || probs[1] > out[1] {
-                                out.copy_from_slice(&probs);
+                                out.copy_from_slice(probs);
                             }
                         } else {
-                            let wgt = 1.0 / windows.len() as f32;
-                            out.iter_mut().zip(&probs).for_each(|(o, p)| *o += p * wgt);
+                            let wgt = 1.0 / s.windows.len() as f32;
+                            out.iter_mut().zip(probs).for_each(|(o, p)| *o += p * wgt);
                         }
                     }
                 }
             }
         }
-        Ok(outputs)
+        Ok(())
     }
 
-    fn assemble(
-        &self,
-        text: &str,
-        tokens: &Tokenized,
-        active: &[usize],
-        outputs: &[Vec<f32>],
-        options: &TagOptions,
-    ) -> Tagging {
-        let mut tagging = Tagging::default();
-        let task_of = |hi: usize| -> Arc<str> {
-            let t = &self.heads[hi].meta.task;
-            self.names
-                .iter()
-                .find(|n| ***n == **t)
-                .cloned()
-                .unwrap_or_else(|| Arc::from(t.as_str()))
-        };
+    fn assemble(&self, text: &str, s: &mut Scratch, options: &TagOptions, tagging: &mut Tagging) {
+        let (mut n_slots, mut n_intents) = (0, 0);
+        let output = |a: usize| &s.outputs[s.offsets[a]..s.offsets[a + 1]];
         let silenced = |task: &str| -> bool {
             let Some(th) = options.has_slot_threshold else {
                 return false;
             };
-            active.iter().zip(outputs).any(|(&hi, out)| {
+            s.active.iter().enumerate().any(|(a, &hi)| {
                 let m = &self.heads[hi].meta;
-                m.role == HeadRole::HasSlot && m.task == task && out[1] < th
+                m.role == HeadRole::HasSlot && m.task == task && output(a)[1] < th
             })
         };
-        for (&hi, out) in active.iter().zip(outputs) {
+        for (a, &hi) in s.active.iter().enumerate() {
             let head = &self.heads[hi];
             let labels = &self.labels[hi];
             let n = head.meta.labels.len();
+            let out = output(a);
+            let task = &self.names[self.task_of[hi]];
             match head.meta.role {
                 HeadRole::Slots => {
                     if silenced(&head.meta.task) {
                         continue;
                     }
-                    let (best, score): (Vec<usize>, Vec<f32>) = out
-                        .chunks_exact(n)
-                        .map(|p| {
-                            let (i, s) = argmax(p);
-                            (i, s)
-                        })
-                        .unzip();
-                    let tags: Vec<Tag> = best
-                        .iter()
-                        .map(|&i| Tag::parse_lenient(&head.meta.labels[i]))
-                        .collect();
-                    let task = task_of(hi);
-                    for span in decode(&tags) {
-                        let (start, end) = (
-                            tokens.words[span.start].start,
-                            tokens.words[span.end - 1].end,
-                        );
-                        let s = score[span.start..span.end].iter().sum::<f32>()
-                            / (span.end - span.start) as f32;
-                        if s < options.min_slot_score {
-                            continue;
-                        }
-                        tagging.slots.push(Slot {
-                            task: task.clone(),
-                            label: labels[best[span.start]].clone(),
-                            start,
-                            end,
-                            text: text[start..end].to_string(),
-                            score: s,
-                        });
-                    }
+                    s.best.clear();
+                    s.best.extend(out.chunks_exact(n).map(argmax));
+                    let (best, tags, words) = (&s.best, &self.tags[hi], &s.tokens.words);
+                    decode_with(
+                        best.len(),
+                        |w| tags[best[w].0],
+                        |sw, ew, _| {
+                            let score =
+                                best[sw..ew].iter().map(|b| b.1).sum::<f32>() / (ew - sw) as f32;
+                            if score < options.min_slot_score {
+                                return;
+                            }
+                            let (start, end) = (words[sw].start, words[ew - 1].end);
+                            let label = &labels[best[sw].0];
+                            // Reuse the spare slot whose text buffer fits best (sorting
+                            // moved the buffers since the last call).
+                            let need = end - start;
+                            if let Some(j) = (n_slots..tagging.slots.len())
+                                .filter(|&j| tagging.slots[j].text.capacity() >= need)
+                                .min_by_key(|&j| tagging.slots[j].text.capacity())
+                            {
+                                tagging.slots.swap(n_slots, j);
+                            }
+                            if let Some(slot) = tagging.slots.get_mut(n_slots) {
+                                slot.task.clone_from(task);
+                                slot.label.clone_from(label);
+                                (slot.start, slot.end, slot.score) = (start, end, score);
+                                slot.text.clear();
+                                slot.text.push_str(&text[start..end]);
+                            } else {
+                                tagging.slots.push(Slot {
+                                    task: task.clone(),
+                                    label: label.clone(),
+                                    start,
+                                    end,
+                                    text: text[start..end].to_string(),
+                                    score,
+                                });
+                            }
+                            n_slots += 1;
+                        },
+                    );
                 }
                 HeadRole::Intent => {
-                    let (i, s) = argmax(out);
-                    tagging.intents.push(Intent {
-                        task: task_of(hi),
+                    let (i, score) = argmax(out);
+                    let intent = Intent {
+                        task: task.clone(),
                         label: labels[i].clone(),
-                        score: s,
-                    });
+                        score,
+                    };
+                    match tagging.intents.get_mut(n_intents) {
+                        Some(slot) => *slot = intent,
+                        None => tagging.intents.push(intent),
+                    }
+                    n_intents += 1;
                 }
                 HeadRole::HasSlot | HeadRole::Aux => {}
             }
         }
-        tagging.slots.sort_by_key(|s| (s.start, s.end));
-        tagging
+        tagging.slots.truncate(n_slots);
+        tagging.intents.truncate(n_intents);
+        // Stable insertion sort by position (no allocation; few slots).
+        for i in 1..tagging.slots.len() {
+            let key = |s: &Slot| (s.start, s.end);
+            let mut j = i;
+            while j > 0 && key(&tagging.slots[j - 1]) > key(&tagging.slots[j]) {
+                tagging.slots.swap(j - 1, j);
+                j -= 1;
+            }
+        }
     }
+}
+
+/// Per-thread working memory of [`Tagger::tag_utterance_into`] (grown, never
+/// shrunk; shared by every `Tagger` used on the thread).
+#[derive(Default)]
+struct Scratch {
+    tokens: Tokenized,
+    tok_buf: Buffers,
+    active: Vec<usize>,
+    windows: Vec<window::Window>,
+    owner: Vec<usize>,
+    ids: Vec<u32>,
+    hidden: Vec<f32>,
+    mine: Vec<usize>,
+    /// Per active head, its range of `outputs` (`offsets[a]..offsets[a + 1]`).
+    offsets: Vec<usize>,
+    outputs: Vec<f32>,
+    probs: Vec<f32>,
+    pooled: Vec<f32>,
+    wr: Vec<f32>,
+    /// Per word: best label and its probability.
+    best: Vec<(usize, f32)>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 fn argmax(p: &[f32]) -> (usize, f32) {

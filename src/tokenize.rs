@@ -1,15 +1,37 @@
 //! WordPiece tokenization with byte offsets and word boundaries.
 //!
-//! Wraps the HF `tokenizers` crate, built from the `tokenizer.json` text
-//! stored in the model, with padding and truncation switched off (the model
-//! windows long inputs itself). A *word* is a pre-tokenizer word (BERT splits
-//! on whitespace and punctuation); each word is labelled by its first sub-token.
+//! picotag's own implementation of BERT's tokenizer, built from the
+//! `tokenizer.json` stored in the model: verbatim added tokens (`[CLS]`…)
+//! matched in the raw input, `BertNormalizer`, `BertPreTokenizer` and greedy
+//! longest-match WordPiece. It gives the same ids and byte offsets as the HF
+//! `tokenizers` crate (checked in `tests/tokenizer.rs`), without padding or
+//! truncation (the model windows long inputs itself), and
+//! [`Tokenizer::tokenize_into`] reuses its buffers, so a warm call allocates
+//! nothing. Configurations it does not implement are rejected with
+//! [`Error::Tokenizer`]. A *word* is a pre-tokenizer word (split on
+//! whitespace and punctuation); each word is labelled by its first sub-token.
+
+mod config;
+mod normalize;
+
+use std::collections::HashMap;
+
+pub use normalize::BertNormalizer;
 
 use crate::error::{Error, Result};
 
 /// A tokenizer bound to one model's vocabulary.
 pub struct Tokenizer {
-    inner: tokenizers::Tokenizer,
+    normalizer: Option<BertNormalizer>,
+    /// Word-initial pieces.
+    start: HashMap<Box<str>, u32>,
+    /// Word-continuing pieces, keyed without their prefix.
+    cont: HashMap<Box<str>, u32>,
+    unk: u32,
+    max_chars: usize,
+    /// Verbatim added tokens, longest first.
+    added: Vec<(Box<str>, u32)>,
+    vocab_size: usize,
     cls: u32,
     sep: u32,
 }
@@ -17,6 +39,8 @@ pub struct Tokenizer {
 impl std::fmt::Debug for Tokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tokenizer")
+            .field("normalizer", &self.normalizer)
+            .field("vocab_size", &self.vocab_size)
             .field("cls", &self.cls)
             .field("sep", &self.sep)
             .finish()
@@ -39,27 +63,75 @@ pub struct Word {
 pub struct Tokenized {
     /// Sub-token ids.
     pub ids: Vec<u32>,
+    /// Byte range of each sub-token in the input.
+    pub offsets: Vec<(usize, usize)>,
     /// The words, in order.
     pub words: Vec<Word>,
 }
 
+impl Tokenized {
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.offsets.clear();
+        self.words.clear();
+    }
+}
+
+/// Reusable working buffers of [`Tokenizer::tokenize_into`].
+#[derive(Debug, Default)]
+pub struct Buffers {
+    norm: String,
+    /// Input byte range of each byte of `norm`.
+    align: Vec<(u32, u32)>,
+}
+
 impl Tokenizer {
     /// Builds the tokenizer from `tokenizer.json` text. Padding and
-    /// truncation are switched off whatever the file says.
+    /// truncation are ignored whatever the file says.
     pub fn from_json(json: &str) -> Result<Tokenizer> {
-        let mut inner = tokenizers::Tokenizer::from_bytes(json.as_bytes())
-            .map_err(|e| Error::Tokenizer(format!("cannot load tokenizer.json: {e}")))?;
-        inner.with_padding(None);
-        inner
-            .with_truncation(None)
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let cfg = config::parse(json)?;
+        let mut names: std::collections::HashSet<&str> = cfg.vocab.keys().map(|k| &**k).collect();
+        names.extend(cfg.added.iter().map(|(t, _)| &**t));
+        let max_id = cfg
+            .vocab
+            .values()
+            .chain(cfg.added.iter().map(|(_, i)| i))
+            .copied()
+            .max()
+            .map_or(0, |m| m as usize + 1);
+        let vocab_size = names.len().max(max_id);
         let id = |t: &str| {
-            inner
-                .token_to_id(t)
+            cfg.added
+                .iter()
+                .find(|(a, _)| a == t)
+                .map(|&(_, i)| i)
+                .or_else(|| cfg.vocab.get(t).copied())
                 .ok_or_else(|| Error::Tokenizer(format!("vocabulary has no {t} token")))
         };
         let (cls, sep) = (id("[CLS]")?, id("[SEP]")?);
-        Ok(Tokenizer { inner, cls, sep })
+        let unk = cfg.vocab[&cfg.unk_token];
+        let cont = cfg
+            .vocab
+            .iter()
+            .filter_map(|(t, &i)| Some((t.strip_prefix(&*cfg.continuing_prefix)?.into(), i)))
+            .collect();
+        let mut added: Vec<(Box<str>, u32)> = cfg
+            .added
+            .iter()
+            .map(|(t, i)| (t.as_str().into(), *i))
+            .collect();
+        added.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+        Ok(Tokenizer {
+            normalizer: cfg.normalizer,
+            start: cfg.vocab.into_iter().map(|(t, i)| (t.into(), i)).collect(),
+            cont,
+            unk,
+            max_chars: cfg.max_input_chars_per_word,
+            added,
+            vocab_size,
+            cls,
+            sep,
+        })
     }
 
     /// The `[CLS]` id.
@@ -72,52 +144,160 @@ impl Tokenizer {
         self.sep
     }
 
-    /// Vocabulary size (including added tokens).
+    /// Vocabulary size (including added tokens; at least the largest id + 1).
     pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
+        self.vocab_size
     }
 
     /// Tokenizes `text` into sub-tokens and words with byte offsets into `text`.
     pub fn tokenize(&self, text: &str) -> Result<Tokenized> {
-        let enc = self
-            .inner
-            .encode(text, false)
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        let mut out = Tokenized {
-            ids: enc.get_ids().to_vec(),
-            words: Vec::new(),
-        };
-        let mut current: Option<u32> = None;
-        for (i, (&wid, &(s, e))) in enc.get_word_ids().iter().zip(enc.get_offsets()).enumerate() {
-            let Some(wid) = wid else { continue };
-            if current == Some(wid) {
-                if let Some(w) = out.words.last_mut() {
-                    w.start = w.start.min(s);
-                    w.end = w.end.max(e);
-                }
-            } else {
-                current = Some(wid);
-                out.words.push(Word {
-                    start: s,
-                    end: e,
-                    first_token: i,
-                });
-            }
-        }
-        // The tokenizer's offsets are byte offsets into `text`; make sure of it
-        // before anyone slices with them.
-        for w in &out.words {
-            if w.start > w.end
-                || w.end > text.len()
-                || !text.is_char_boundary(w.start)
-                || !text.is_char_boundary(w.end)
-            {
-                return Err(Error::Tokenizer(format!(
-                    "tokenizer gave offsets {}..{} that are not a slice of the input",
-                    w.start, w.end
-                )));
-            }
-        }
+        let mut out = Tokenized::default();
+        self.tokenize_into(text, &mut out, &mut Buffers::default())?;
         Ok(out)
+    }
+
+    /// [`Tokenizer::tokenize`] into `out` (cleared first), reusing `out`'s
+    /// and `buf`'s capacity: allocates nothing once they are large enough.
+    pub fn tokenize_into(&self, text: &str, out: &mut Tokenized, buf: &mut Buffers) -> Result<()> {
+        out.clear();
+        if u32::try_from(text.len()).is_err() {
+            return Err(Error::Tokenizer("input longer than 4 GiB".into()));
+        }
+        let mut pos = 0;
+        while pos < text.len() {
+            let (seg_end, found) = self.next_added(text, pos);
+            self.segment(&text[pos..seg_end], pos, out, buf);
+            match found {
+                Some((end, id)) => {
+                    out.words.push(Word {
+                        start: seg_end,
+                        end,
+                        first_token: out.ids.len(),
+                    });
+                    out.ids.push(id);
+                    out.offsets.push((seg_end, end));
+                    pos = end;
+                }
+                None => pos = seg_end,
+            }
+        }
+        Ok(())
+    }
+
+    /// The leftmost-longest added token at or after `pos`: returns where the
+    /// plain text before it ends and the token's end and id.
+    fn next_added(&self, text: &str, pos: usize) -> (usize, Option<(usize, u32)>) {
+        if self.added.is_empty() {
+            return (text.len(), None);
+        }
+        for (i, _) in text[pos..].char_indices() {
+            let rest = &text[pos + i..];
+            if let Some((t, id)) = self.added.iter().find(|(t, _)| rest.starts_with(&**t)) {
+                return (pos + i, Some((pos + i + t.len(), *id)));
+            }
+        }
+        (text.len(), None)
+    }
+
+    /// Normalizes, pre-tokenizes and WordPiece-splits a plain segment that
+    /// starts at byte `base` of the input.
+    fn segment(&self, text: &str, base: usize, out: &mut Tokenized, buf: &mut Buffers) {
+        match &self.normalizer {
+            Some(n) => n.normalize(text, base, &mut buf.norm, &mut buf.align),
+            None => {
+                buf.norm.clear();
+                buf.norm.push_str(text);
+                buf.align.clear();
+                for (i, c) in text.char_indices() {
+                    let r = ((base + i) as u32, (base + i + c.len_utf8()) as u32);
+                    buf.align.extend(std::iter::repeat_n(r, c.len_utf8()));
+                }
+            }
+        }
+        let (norm, align) = (&buf.norm, &buf.align);
+        normalize::pre_tokenize(norm, |s, e| self.word_piece(&norm[s..e], s, align, out));
+    }
+
+    /// Greedy longest-match WordPiece of one word at byte `at` of the
+    /// normalized text; a word with no split (or too long) is one unknown token.
+    fn word_piece(&self, word: &str, at: usize, align: &[(u32, u32)], out: &mut Tokenized) {
+        let orig = |a: usize, b: usize| (align[at + a].0 as usize, align[at + b - 1].1 as usize);
+        let first = out.ids.len();
+        let (ws, we) = orig(0, word.len());
+        out.words.push(Word {
+            start: ws,
+            end: we,
+            first_token: first,
+        });
+        if word.chars().count() > self.max_chars {
+            out.ids.push(self.unk);
+            out.offsets.push((ws, we));
+            return;
+        }
+        let mut start = 0;
+        while start < word.len() {
+            let mut end = word.len();
+            let mut found = None;
+            while start < end {
+                let piece = &word[start..end];
+                let map = if start == 0 { &self.start } else { &self.cont };
+                if let Some(&id) = map.get(piece) {
+                    found = Some(id);
+                    break;
+                }
+                end -= piece.chars().next_back().map_or(1, char::len_utf8);
+            }
+            let Some(id) = found else {
+                out.ids.truncate(first);
+                out.offsets.truncate(first);
+                out.ids.push(self.unk);
+                out.offsets.push((ws, we));
+                return;
+            };
+            out.ids.push(id);
+            out.offsets.push(orig(start, end));
+            start = end;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::tiny_tokenizer_json;
+
+    #[test]
+    fn splits_words_into_pieces() {
+        let t = Tokenizer::from_json(&tiny_tokenizer_json()).unwrap();
+        let text = "Flights, BOSTONx [CLS]";
+        let r = t.tokenize(text).unwrap();
+        let words: Vec<&str> = r.words.iter().map(|w| &text[w.start..w.end]).collect();
+        assert_eq!(words, ["Flights", ",", "BOSTONx", "[", "CLS", "]"]);
+        let pieces: Vec<&str> = r.offsets.iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(
+            pieces,
+            ["Flights", ",", "BOSTON", "x", "[", "C", "L", "S", "]"]
+        );
+        assert_eq!(r.words[2].first_token, 2);
+    }
+
+    #[test]
+    fn rejects_what_it_does_not_implement() {
+        let mut j: serde_json::Value = serde_json::from_str(&tiny_tokenizer_json()).unwrap();
+        j["pre_tokenizer"] = serde_json::json!({"type": "Whitespace"});
+        let e = Tokenizer::from_json(&j.to_string()).unwrap_err();
+        assert!(matches!(e, Error::Tokenizer(m) if m.contains("BertPreTokenizer")));
+        let mut j: serde_json::Value = serde_json::from_str(&tiny_tokenizer_json()).unwrap();
+        j["normalizer"] = serde_json::json!({"type": "NFKC"});
+        assert!(matches!(
+            Tokenizer::from_json(&j.to_string()),
+            Err(Error::Tokenizer(_))
+        ));
+        let mut j: serde_json::Value = serde_json::from_str(&tiny_tokenizer_json()).unwrap();
+        j["model"]["type"] = serde_json::json!("BPE");
+        assert!(matches!(
+            Tokenizer::from_json(&j.to_string()),
+            Err(Error::Tokenizer(_))
+        ));
     }
 }

@@ -15,12 +15,20 @@ pub struct Window {
 
 /// Windows covering `n` sub-tokens with at most `capacity` each (`capacity >= 1`).
 pub fn plan(n: usize, capacity: usize) -> Vec<Window> {
+    let mut out = Vec::new();
+    plan_into(n, capacity, &mut out);
+    out
+}
+
+/// [`plan`] into a caller-owned vector (cleared first).
+pub fn plan_into(n: usize, capacity: usize, out: &mut Vec<Window>) {
+    out.clear();
     let capacity = capacity.max(1);
     if n <= capacity {
-        return vec![Window { start: 0, end: n }];
+        out.push(Window { start: 0, end: n });
+        return;
     }
     let stride = (capacity / 2).max(1);
-    let mut out = Vec::with_capacity(n.div_ceil(stride));
     let mut start = 0;
     loop {
         let end = (start + capacity).min(n);
@@ -33,7 +41,6 @@ pub fn plan(n: usize, capacity: usize) -> Vec<Window> {
         }
         start += stride;
     }
-    out
 }
 
 /// The index of the window in which sub-token `token` is the most central.

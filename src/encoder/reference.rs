@@ -3,6 +3,8 @@
 //! This path defines what is correct. Quantized weights are dequantized row
 //! by row as they are used; nothing is cached or fused.
 
+use std::cell::RefCell;
+
 use super::ops::{attention, dot, gelu, layer_norm};
 use super::weights::{EncoderRef, LinearRef, Mat};
 use crate::error::{Error, Result};
@@ -10,75 +12,127 @@ use crate::format::ModelFile;
 
 /// `y[m] = x[m] W^T + b` for the `m` rows of `x` (width `k`), `W: [n, k]`.
 pub fn linear_ref(file: &ModelFile, lin: &LinearRef, x: &[f32], m: usize) -> Result<Vec<f32>> {
+    let mut y = Vec::new();
+    linear_ref_into(file, lin, x, m, &mut y, &mut Vec::new())?;
+    Ok(y)
+}
+
+/// [`linear_ref`] into `y` (resized to `m * n`), `row` as scratch.
+fn linear_ref_into(
+    file: &ModelFile,
+    lin: &LinearRef,
+    x: &[f32],
+    m: usize,
+    y: &mut Vec<f32>,
+    row: &mut Vec<f32>,
+) -> Result<()> {
     let w: Mat = lin.weight.view(file)?;
     let b = lin.bias.view(file)?;
     let (n, k) = (w.n, w.k);
-    let mut y = vec![0.0f32; m * n];
-    let mut row = vec![0.0f32; k];
+    y.resize(m * n, 0.0);
+    row.resize(k, 0.0);
     for j in 0..n {
-        w.row_into(j, &mut row);
+        w.row_into(j, row);
         for i in 0..m {
-            y[i * n + j] = dot(&x[i * k..(i + 1) * k], &row) + b[j];
+            y[i * n + j] = dot(&x[i * k..(i + 1) * k], row) + b[j];
         }
     }
-    Ok(y)
+    Ok(())
+}
+
+/// Per-thread buffers of the reference pass (grown, never shrunk).
+#[derive(Default)]
+struct Scratch {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    ctx: Vec<f32>,
+    scores: Vec<f32>,
+    attn: Vec<f32>,
+    inner: Vec<f32>,
+    row: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// Runs the encoder over `ids` (with `[CLS]`/`[SEP]` already in place).
 /// `mask[t]` is false for padding, which no real position attends to.
 /// Returns the last hidden states, `[ids.len(), hidden]` row-major.
 pub fn forward(file: &ModelFile, enc: &EncoderRef, ids: &[u32], mask: &[bool]) -> Result<Vec<f32>> {
+    if mask.len() != ids.len() {
+        return Err(Error::InvalidArgument(format!(
+            "mask of {} for {} tokens",
+            mask.len(),
+            ids.len()
+        )));
+    }
+    let mut x = Vec::new();
+    forward_into(file, enc, ids, mask, &mut x)?;
+    Ok(x)
+}
+
+/// [`forward`] into `x` (resized to `[ids.len(), hidden]`), with per-thread
+/// scratch: allocates nothing once the buffers have grown. An empty `mask`
+/// means no padding.
+pub fn forward_into(
+    file: &ModelFile,
+    enc: &EncoderRef,
+    ids: &[u32],
+    mask: &[bool],
+    x: &mut Vec<f32>,
+) -> Result<()> {
     let a = &enc.arch;
     let (t, h) = (ids.len(), a.hidden);
-    if t == 0 || t > a.max_positions || mask.len() != t {
+    if t == 0 || t > a.max_positions || !(mask.is_empty() || mask.len() == t) {
         return Err(Error::InvalidArgument(format!(
             "sequence of {t} tokens (mask {}) for a model of {} positions",
             mask.len(),
             a.max_positions
         )));
     }
-    let mut x = vec![0.0f32; t * h];
-    enc.embed(file, ids, &mut x, &mut vec![0.0f32; h])?;
-    let eps = a.layer_norm_eps;
-    for layer in &enc.layers {
-        let q = linear_ref(file, &layer.query, &x, t)?;
-        let k = linear_ref(file, &layer.key, &x, t)?;
-        let v = linear_ref(file, &layer.value, &x, t)?;
-        let mut ctx = vec![0.0f32; t * h];
-        attention(
-            &q,
-            &k,
-            &v,
-            &mut ctx,
-            &mut vec![0.0f32; t],
-            t,
-            h,
-            a.heads,
-            mask,
-        );
-        let mut attn = linear_ref(file, &layer.attn_out, &ctx, t)?;
-        attn.iter_mut().zip(&x).for_each(|(o, r)| *o += r);
-        let n1 = &layer.attn_norm;
-        layer_norm(
-            &mut attn,
-            h,
-            &n1.gamma.view(file)?,
-            &n1.beta.view(file)?,
-            eps,
-        );
-        let mut inner = linear_ref(file, &layer.ffn_in, &attn, t)?;
-        inner.iter_mut().for_each(|v| *v = gelu(*v));
-        let mut out = linear_ref(file, &layer.ffn_out, &inner, t)?;
-        out.iter_mut().zip(&attn).for_each(|(o, r)| *o += r);
-        let n2 = &layer.ffn_norm;
-        layer_norm(
-            &mut out,
-            h,
-            &n2.gamma.view(file)?,
-            &n2.beta.view(file)?,
-            eps,
-        );
-        x = out;
-    }
-    Ok(x)
+    SCRATCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let s = &mut *guard;
+        x.resize(t * h, 0.0);
+        s.row.resize(h.max(s.row.len()), 0.0);
+        enc.embed(file, ids, x, &mut s.row)?;
+        let eps = a.layer_norm_eps;
+        for layer in &enc.layers {
+            linear_ref_into(file, &layer.query, x, t, &mut s.q, &mut s.row)?;
+            linear_ref_into(file, &layer.key, x, t, &mut s.k, &mut s.row)?;
+            linear_ref_into(file, &layer.value, x, t, &mut s.v, &mut s.row)?;
+            s.ctx.resize(t * h, 0.0);
+            s.scores.resize(t, 0.0);
+            attention(
+                &s.q,
+                &s.k,
+                &s.v,
+                &mut s.ctx,
+                &mut s.scores,
+                t,
+                h,
+                a.heads,
+                mask,
+            );
+            linear_ref_into(file, &layer.attn_out, &s.ctx, t, &mut s.attn, &mut s.row)?;
+            s.attn.iter_mut().zip(x.iter()).for_each(|(o, r)| *o += r);
+            let n1 = &layer.attn_norm;
+            layer_norm(
+                &mut s.attn,
+                h,
+                &n1.gamma.view(file)?,
+                &n1.beta.view(file)?,
+                eps,
+            );
+            linear_ref_into(file, &layer.ffn_in, &s.attn, t, &mut s.inner, &mut s.row)?;
+            s.inner.iter_mut().for_each(|v| *v = gelu(*v));
+            linear_ref_into(file, &layer.ffn_out, &s.inner, t, x, &mut s.row)?;
+            x.iter_mut().zip(&s.attn).for_each(|(o, r)| *o += r);
+            let n2 = &layer.ffn_norm;
+            layer_norm(x, h, &n2.gamma.view(file)?, &n2.beta.view(file)?, eps);
+        }
+        Ok(())
+    })
 }
