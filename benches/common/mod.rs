@@ -42,6 +42,9 @@ pub fn model_path() -> (PathBuf, String) {
         m.tokenizer = json;
         m.int8 = true;
         let bytes = m.to_bytes().expect("random model");
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir).expect("create the model's folder");
+        }
         std::fs::write(&out, bytes).expect("write the random model");
     }
     let note = format!(
