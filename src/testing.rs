@@ -181,6 +181,7 @@ impl RandomModel {
                 max_positions: 64,
                 type_vocab_size: 2,
                 layer_norm_eps: 1e-12,
+                embedding_rank: None,
             },
             tasks: vec![
                 RandomTask {
@@ -287,11 +288,25 @@ impl RandomModel {
             w.add_f32(&format!("{p}.weight"), &[h], &g)?;
             w.add_f32(&format!("{p}.bias"), &[h], &rng.vec(h, 0.1))
         };
-        w.add_f32(
-            "embeddings.word_embeddings.weight",
-            &[arch.vocab_size, h],
-            &rng.vec(arch.vocab_size * h, 1.0),
-        )?;
+        match arch.embedding_rank {
+            None => w.add_f32(
+                "embeddings.word_embeddings.weight",
+                &[arch.vocab_size, h],
+                &rng.vec(arch.vocab_size * h, 1.0),
+            )?,
+            Some(r) => {
+                w.add_f32(
+                    "embeddings.word_embeddings.weight",
+                    &[arch.vocab_size, r],
+                    &rng.vec(arch.vocab_size * r, 1.0),
+                )?;
+                w.add_f32(
+                    "embeddings.word_embeddings.projection",
+                    &[h, r],
+                    &rng.vec(h * r, (3.0 / r as f32).sqrt()),
+                )?;
+            }
+        }
         let pos = if self.zero_positions {
             vec![0.0; arch.max_positions * h]
         } else {

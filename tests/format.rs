@@ -16,6 +16,7 @@ fn small() -> RandomModel {
         max_positions: 16,
         type_vocab_size: 2,
         layer_norm_eps: 1e-12,
+        embedding_rank: None,
     };
     m
 }

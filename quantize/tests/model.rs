@@ -30,6 +30,7 @@ fn tiny_arch(vocab: usize) -> Architecture {
         max_positions: 64,
         type_vocab_size: 2,
         layer_norm_eps: 1e-12,
+        embedding_rank: None,
     }
 }
 
@@ -59,8 +60,8 @@ fn every_trainable_parameter_gets_a_gradient() {
             train: slu.join("train"),
             dev: slu.join("valid"),
             weight: 1.0,
-        }],
             asr: false,
+        }],
         init: InitFrom::Random(arch.clone(), tk.clone()),
         epochs: 1,
         batch_size: 8,

@@ -135,6 +135,7 @@ fn ptag_from_hf(dir: &Path) -> Vec<u8> {
         max_positions: u("max_position_embeddings"),
         type_vocab_size: u("type_vocab_size"),
         layer_norm_eps: cfg["layer_norm_eps"].as_f64().unwrap() as f32,
+        embedding_rank: None,
     };
     let tokenizer = std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
     let mut w = ModelWriter::new(ModelMeta {

@@ -28,6 +28,7 @@ fn setup(tmp: &Path) -> Recipe {
         max_positions: 64,
         type_vocab_size: 2,
         layer_norm_eps: 1e-12,
+        embedding_rank: None,
     };
     Recipe {
         tasks: vec![
@@ -36,15 +37,15 @@ fn setup(tmp: &Path) -> Recipe {
                 train: slu.join("train"),
                 dev: slu.join("valid"),
                 weight: 1.0,
-            },
                 asr: false,
+            },
             TaskRecipe {
                 name: "bio".into(),
                 train: bio.join("train.tsv"),
                 dev: bio.join("devel.tsv"),
                 weight: 0.5,
-            },
                 asr: false,
+            },
         ],
         init: InitFrom::Random(arch, tk),
         epochs: 3,

@@ -236,8 +236,10 @@ pub struct LayerRef {
 pub struct EncoderRef {
     /// The architecture the tensors were checked against.
     pub arch: Architecture,
-    /// `[vocab, hidden]`.
+    /// `[vocab, hidden]`, or `[vocab, r]` when the embeddings are factorized.
     pub word: MatRef,
+    /// `[hidden, r]` f32 projection of factorized word embeddings.
+    pub word_projection: Option<MatRef>,
     /// `[max_positions, hidden]`.
     pub position: MatRef,
     /// `[type_vocab, hidden]`.
@@ -267,6 +269,10 @@ impl EncoderRef {
         }
         let tmp = &mut tmp[..h];
         let word = self.word.view(file)?;
+        let proj = match &self.word_projection {
+            Some(p) => Some(p.view(file)?),
+            None => None,
+        };
         let pos = self.position.view(file)?;
         let typ = self.token_type.view(file)?;
         for (i, &id) in ids.iter().enumerate() {
@@ -278,7 +284,20 @@ impl EncoderRef {
                 )));
             }
             let xi = &mut x[i * h..(i + 1) * h];
-            word.row_into(id, xi);
+            match &proj {
+                None => word.row_into(id, xi),
+                Some(p) => {
+                    let r = p.k;
+                    let low = &mut tmp[..r];
+                    word.row_into(id, low);
+                    let MatData::F32(pw) = p.data else {
+                        return Err(Error::format("word embedding projection must be f32"));
+                    };
+                    for (o, prow) in xi.iter_mut().zip(pw.chunks_exact(r)) {
+                        *o = super::ops::dot(prow, low);
+                    }
+                }
+            }
             pos.row_into(i, tmp);
             xi.iter_mut().zip(tmp.iter()).for_each(|(v, p)| *v += p);
             typ.row_into(0, tmp);
@@ -339,8 +358,31 @@ impl EncoderRef {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let (word_cols, word_projection) = match a.embedding_rank {
+            None => (h, None),
+            Some(r) if r == 0 || r > h => {
+                return Err(Error::format(format!(
+                    "embedding_rank {r} must be between 1 and the hidden size {h}"
+                )))
+            }
+            Some(r) => {
+                let p = MatRef::bind(file, "embeddings.word_embeddings.projection", h, r)?;
+                if p.weight.dtype != DType::F32 {
+                    return Err(Error::format(
+                        "tensor embeddings.word_embeddings.projection must be f32",
+                    ));
+                }
+                (r, Some(p))
+            }
+        };
         Ok(EncoderRef {
-            word: MatRef::bind(file, "embeddings.word_embeddings.weight", a.vocab_size, h)?,
+            word: MatRef::bind(
+                file,
+                "embeddings.word_embeddings.weight",
+                a.vocab_size,
+                word_cols,
+            )?,
+            word_projection,
             position: MatRef::bind(
                 file,
                 "embeddings.position_embeddings.weight",

@@ -27,6 +27,11 @@ pub struct Architecture {
     /// LayerNorm epsilon.
     #[serde(default = "default_eps")]
     pub layer_norm_eps: f32,
+    /// Rank of factorized word embeddings, if factorized: the word embedding
+    /// table is then `[vocab_size, r]` and a projection `[hidden, r]` maps
+    /// each row to the hidden size (as in ALBERT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_rank: Option<usize>,
 }
 
 fn default_type_vocab() -> usize {

@@ -180,6 +180,7 @@ pub fn read_hf_config(path: &Path) -> Result<Architecture> {
             .get("layer_norm_eps")
             .and_then(|x| x.as_f64())
             .unwrap_or(1e-12) as f32,
+        embedding_rank: None,
     })
 }
 
