@@ -28,7 +28,7 @@ fn runtime_dependency_tree_has_no_network_crates() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert!(crates.contains(&"tokenizers"), "sanity: the tree was read");
+    assert!(crates.contains(&"memmap2"), "sanity: the tree was read");
     for banned in [
         "reqwest",
         "hyper",

@@ -66,7 +66,7 @@ fn utterances(n: usize) -> Vec<String> {
 }
 
 fn options(i: usize) -> TagOptions {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         TagOptions {
             has_slot_threshold: None,
             ..Default::default()

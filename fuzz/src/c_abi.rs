@@ -91,7 +91,7 @@ pub fn run(data: &[u8]) {
         Opts::None
     } else {
         match (flags >> 4) & 7 {
-            0 | 1 | 2 => Opts::Thresholds(THRESHOLDS[cut & 7], THRESHOLDS[(cut >> 3) & 7]),
+            0..=2 => Opts::Thresholds(THRESHOLDS[cut & 7], THRESHOLDS[(cut >> 3) & 7]),
             3 | 4 => Opts::Known,
             5 => Opts::Unknown,
             _ => Opts::NullTasks,
