@@ -8,6 +8,5 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/setup.sh
-# picotag-onnx (tract) is built only on demand: `cargo test -p picotag-onnx`.
-cargo test --workspace --exclude picotag-onnx
+cargo test --workspace
 scripts/test-aarch64.sh

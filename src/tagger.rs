@@ -419,6 +419,14 @@ impl Tagger {
                 }
             }
         }
+        // Damaged weights (a file opened without its checksum check) can make
+        // the network produce NaN or infinities: say so instead of returning
+        // scores outside [0, 1].
+        if s.outputs.iter().any(|v| !v.is_finite()) {
+            return Err(Error::format(
+                "the network produced non-finite values (damaged weights?)",
+            ));
+        }
         Ok(())
     }
 

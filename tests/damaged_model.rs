@@ -62,11 +62,8 @@ fn probe(t: &Tagger) {
         ..Default::default()
     };
     for text in PROBES {
-        if let Ok(mut r) = t.tag_utterance_with(text, &all) {
-            // Damaged weights may give non-finite scores (an open finding,
-            // fuzz/findings/): check the structure, not the scores.
-            r.slots.iter_mut().for_each(|s| s.score = 0.5);
-            r.intents.iter_mut().for_each(|i| i.score = 0.5);
+        // Damaged weights may also make the network non-finite: an error.
+        if let Ok(r) = t.tag_utterance_with(text, &all) {
             check::check_tagging(text, &r);
         }
     }
@@ -223,6 +220,34 @@ fn damaged_checksum_field_is_rejected() {
             assert!(Tagger::from_bytes_with(&b, UNCHECKED).is_ok());
         }
     }
+}
+
+/// The fuzz finding of 2026-11-22: weights damaged so that an intent logit
+/// becomes infinite. Opened without the checksum check, tagging must fail
+/// with a format error, not return a score of `-inf`.
+#[test]
+fn non_finite_network_output_is_an_error() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds/model_bytes/damaged-neg-inf-intent.ptag");
+    let bytes = std::fs::read(&path).unwrap();
+    expect_format(Tagger::from_bytes_with(&bytes, CHECKED), "damaged seed");
+    let t = Tagger::from_bytes_with(&bytes, UNCHECKED).expect("opens unchecked");
+    let all = TagOptions {
+        has_slot_threshold: None,
+        ..Default::default()
+    };
+    let errors = PROBES
+        .iter()
+        .filter(|text| match t.tag_utterance_with(text, &all) {
+            Err(Error::Format(m)) => m.contains("non-finite"),
+            Err(e) => panic!("wrong error kind {e:?}"),
+            Ok(r) => {
+                check::check_tagging(text, &r);
+                false
+            }
+        })
+        .count();
+    assert!(errors > 0, "the damaged weights were not noticed");
 }
 
 /// The shipped model, when present: sampled truncations and corruptions.

@@ -62,7 +62,7 @@ pub fn run_tract(plan: &TractPlan, batch: &[Vec<u32>]) -> Result<Vec<Output>> {
         .map_err(tract_err)?;
     out.iter()
         .map(|v| {
-            let a = v.to_array_view::<f32>().map_err(tract_err)?;
+            let a = v.to_plain_array_view::<f32>().map_err(tract_err)?;
             Ok(Output {
                 shape: a.shape().to_vec(),
                 values: a.iter().copied().collect(),
@@ -144,3 +144,31 @@ pub fn max_abs_diff(file: &ModelFile, batch: &[Vec<u32>]) -> Result<f32> {
     }
     Ok(worst)
 }
+
+/// `[CLS] pieces [SEP]` of each text with the model's own tokenizer, cut to
+/// the model's positions.
+pub fn encode_texts(file: &ModelFile, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+    let tok = picotag::tokenize::Tokenizer::from_json(&file.meta().tokenizer)?;
+    let max = file.meta().architecture.max_positions.saturating_sub(2);
+    texts
+        .iter()
+        .map(|t| {
+            let mut ids = vec![tok.cls_id()];
+            ids.extend(tok.tokenize(t)?.ids.into_iter().take(max));
+            ids.push(tok.sep_id());
+            Ok(ids)
+        })
+        .collect()
+}
+
+/// Sentences of both domains for checks on real models.
+pub const CHECK_SENTENCES: &[&str] = &[
+    "book a table for two at 8 pm",
+    "show me flights from boston to denver tomorrow morning",
+    "play the latest album by radiohead on spotify",
+    "what will the weather be like in paris this weekend",
+    "i take 200 mg of ibuprofen for my migraine",
+    "Cisplatin-induced nephrotoxicity was reduced by amifostine in rats.",
+    "Mutations in the BRCA1 gene predispose to breast and ovarian cancer.",
+    "hi",
+];

@@ -71,7 +71,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     for i in 0..=a.steps {
         let t0 = Instant::now();
         let mut drop = Some(Dropout::new(a.dropout, ChaCha8Rng::seed_from_u64(i as u64)));
-        let loss = step::batch_loss(&model, &th, &batch, 1.0, 1.0, &mut drop)?;
+        let loss = step::batch_loss(&model, &th, &[], &batch, 1.0, 1.0, &mut drop)?;
         let t1 = Instant::now();
         let grads = loss.backward()?;
         let t2 = Instant::now();

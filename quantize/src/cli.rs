@@ -38,6 +38,30 @@ pub enum Cmd {
     Inspect(InspectArgs),
     /// Write a `.ptag` model as an ONNX graph (f32).
     ExportOnnx(ExportOnnxArgs),
+    /// Count the slots some tasks of a `.ptag` model invent on out-of-domain
+    /// sentences, with the has-slot gate off and on.
+    Ood(OodArgs),
+}
+
+/// `ood` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct OodArgs {
+    /// The .ptag file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The tasks whose slots are counted (comma list); the data must be of
+    /// another domain than theirs.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub tasks: Vec<String>,
+    /// An IOB .tsv file or a seq.in/seq.out/label folder (its labels are ignored).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Use the data's ASR form (lower-cased, punctuation removed).
+    #[arg(long)]
+    pub asr: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `compress` arguments.
@@ -79,6 +103,11 @@ pub struct ExportOnnxArgs {
     /// The .onnx file to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// Also run the graph with tract on a few sentences of both domains and
+    /// fail unless its logits match the runtime's reference path within this
+    /// absolute tolerance (e.g. 1e-4).
+    #[arg(long)]
+    pub check: Option<f32>,
 }
 
 /// Encoder shape for `--init random`.
@@ -385,7 +414,35 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::ExportOnnx(a) => export_onnx(&a),
+        Cmd::Ood(a) => run_ood(&a),
     }
+}
+
+/// Runs `ood`.
+fn run_ood(a: &OodArgs) -> Result<()> {
+    let mut data = crate::data::load_split(&a.data)?;
+    if a.asr {
+        data = data.iter().map(crate::data::asr::asr_form).collect();
+    }
+    let r = crate::eval::ood::false_slots(&a.model, &a.tasks, &data)?;
+    if a.json {
+        let s = serde_json::to_string(&r).map_err(|e| Error::json(&a.data, e))?;
+        println!("{s}");
+    } else {
+        println!(
+            "{} sentences of {} through {:?}: false slots per 1,000 sentences {:.1} with the gate off, \
+             {:.1} with the gate on (threshold {}); sentences with a slot {} -> {}",
+            r.sentences,
+            a.data.display(),
+            r.tasks,
+            r.gate_off.per_1000,
+            r.gate_on.per_1000,
+            r.threshold,
+            r.gate_off.sentences_with_slots,
+            r.gate_on.sentences_with_slots
+        );
+    }
+    Ok(())
 }
 
 /// Runs `compress`.
@@ -426,6 +483,20 @@ fn export_onnx(a: &ExportOnnxArgs) -> Result<()> {
     let f = picotag::format::ModelFile::open(&a.model, Default::default())?;
     picotag_onnx::write(&f, &a.out)?;
     eprintln!("wrote {}", a.out.display());
+    if let Some(tol) = a.check {
+        use picotag_onnx::check::{encode_texts, max_abs_diff, CHECK_SENTENCES};
+        let diff = max_abs_diff(&f, &encode_texts(&f, CHECK_SENTENCES)?)?;
+        println!(
+            "max |tract - reference| over {} sentences, every head: {diff:e}",
+            CHECK_SENTENCES.len()
+        );
+        // A NaN difference fails too.
+        if diff.is_nan() || diff > tol {
+            return Err(Error::Spec(format!(
+                "export-onnx --check: logits differ by {diff:e} (> {tol:e})"
+            )));
+        }
+    }
     Ok(())
 }
 

@@ -304,16 +304,9 @@ fn factorized_embeddings_are_kept_factorized() {
 /// The ONNX export of a factorized file runs the same network (Gather + MatMul).
 #[cfg(feature = "onnx")]
 fn factorized_onnx_matches(f: &ModelFile) {
-    let tok = picotag::tokenize::Tokenizer::from_json(&f.meta().tokenizer).unwrap();
-    let batch: Vec<Vec<u32>> = ["fly to boston", "play some jazz by miles davis"]
-        .iter()
-        .map(|s| {
-            let mut ids = vec![tok.cls_id()];
-            ids.extend(tok.tokenize(s).unwrap().ids);
-            ids.push(tok.sep_id());
-            ids
-        })
-        .collect();
+    let batch =
+        picotag_onnx::check::encode_texts(f, &["fly to boston", "play some jazz by miles davis"])
+            .unwrap();
     let diff = picotag_onnx::check::max_abs_diff(f, &batch).unwrap();
     assert!(diff < 1e-4, "max abs diff {diff}");
 }
@@ -404,20 +397,8 @@ fn teacher_checkpoint_compresses_and_exports() {
     let out = tmp.path().join("teacher.ptag");
     compress(&ck, &out, &opts(false, EmbeddingPrecision::I8)).unwrap();
     let f = open(&out);
-    let tok = picotag::tokenize::Tokenizer::from_json(&f.meta().tokenizer).unwrap();
-    let batch: Vec<Vec<u32>> = [
-        "show me flights from boston to denver on monday morning",
-        "play some jazz by miles davis",
-        "the patient took aspirin for a migraine",
-    ]
-    .iter()
-    .map(|s| {
-        let mut ids = vec![tok.cls_id()];
-        ids.extend(tok.tokenize(s).unwrap().ids);
-        ids.push(tok.sep_id());
-        ids
-    })
-    .collect();
+    let batch =
+        picotag_onnx::check::encode_texts(&f, picotag_onnx::check::CHECK_SENTENCES).unwrap();
     let diff = picotag_onnx::check::max_abs_diff(&f, &batch).unwrap();
     println!("teacher int8: max |tract - reference| = {diff:e}");
     assert!(diff < 1e-4, "max abs diff {diff}");

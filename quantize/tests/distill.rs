@@ -62,6 +62,7 @@ fn teacher(tmp: &Path) -> (PathBuf, Recipe) {
                 dev: slu.join("valid"),
                 weight: 1.0,
                 asr: false,
+                domain: None,
             },
             TaskRecipe {
                 name: "bio".into(),
@@ -69,6 +70,7 @@ fn teacher(tmp: &Path) -> (PathBuf, Recipe) {
                 dev: bio.join("devel.tsv"),
                 weight: 0.5,
                 asr: false,
+                domain: None,
             },
         ],
         init: InitFrom::Random(arch(vocab, 32, 3, None), tk),
@@ -146,7 +148,7 @@ fn total_loss(dr: &DistillRecipe, teacher: &Model, s: &Model, tasks: &[TaskData]
         let b = Batch::new(&ex, &Device::Cpu).unwrap();
         let th = s.task(&t.spec.name).unwrap().clone();
         sum += d
-            .batch_loss(s, &th, &b, 1.0, &mut None)
+            .batch_loss(s, &th, &[], &b, 1.0, &mut None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
@@ -373,7 +375,7 @@ fn every_student_parameter_gets_a_gradient() {
     let ex: Vec<&Example> = tasks[0].train.iter().collect();
     let b = Batch::new(&ex, &Device::Cpu).unwrap();
     let th = s.task("slu").unwrap().clone();
-    let loss = d.batch_loss(&s, &th, &b, 1.0, &mut None).unwrap();
+    let loss = d.batch_loss(&s, &th, &[], &b, 1.0, &mut None).unwrap();
     let grads = loss.backward().unwrap();
     assert!(!s.params.trainable.is_empty());
     assert!(s.params.frozen.is_empty());

@@ -61,6 +61,7 @@ fn every_trainable_parameter_gets_a_gradient() {
             dev: slu.join("valid"),
             weight: 1.0,
             asr: false,
+            domain: None,
         }],
         init: InitFrom::Random(arch.clone(), tk.clone()),
         epochs: 1,
@@ -103,7 +104,7 @@ fn every_trainable_parameter_gets_a_gradient() {
     let ex: Vec<&Example> = tasks[0].train.iter().collect();
     let batch = Batch::new(&ex, &dev).unwrap();
     let th = model.tasks[0].clone();
-    let loss = step::batch_loss(&model, &th, &batch, 1.0, 1.0, &mut None).unwrap();
+    let loss = step::batch_loss(&model, &th, &[], &batch, 1.0, 1.0, &mut None).unwrap();
     let grads = loss.backward().unwrap();
     let n_expected = params::bert_shapes(&arch).len() + 2 * 5;
     assert_eq!(model.params.trainable.len(), n_expected);

@@ -38,6 +38,7 @@ fn setup(tmp: &Path) -> Recipe {
                 dev: slu.join("valid"),
                 weight: 1.0,
                 asr: false,
+                domain: None,
             },
             TaskRecipe {
                 name: "bio".into(),
@@ -45,6 +46,7 @@ fn setup(tmp: &Path) -> Recipe {
                 dev: bio.join("devel.tsv"),
                 weight: 0.5,
                 asr: false,
+                domain: None,
             },
         ],
         init: InitFrom::Random(arch, tk),
@@ -104,7 +106,7 @@ fn mean_loss(model: &Model, r: &Recipe) -> f32 {
         let ex: Vec<&Example> = t.train.iter().collect();
         let b = Batch::new(&ex, &Device::Cpu).unwrap();
         let th = model.task(&t.spec.name).unwrap().clone();
-        s += step::batch_loss(model, &th, &b, 1.0, 1.0, &mut None)
+        s += step::batch_loss(model, &th, &[], &b, 1.0, 1.0, &mut None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
@@ -241,4 +243,71 @@ fn eval_contract_on_a_ptag_model() {
         .output()
         .unwrap();
     assert!(!o.status.success());
+}
+
+/// With domains, the sentences of a task train the has-slot heads of the tasks
+/// of *other* domains towards "no" (what the runtime's gate reads); tasks of
+/// one domain, or without domains, give each other nothing.
+#[test]
+fn gate_negatives_train_other_domains_has_slot_heads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = setup(tmp.path());
+    let out = tmp.path().join("run");
+    train(&r, &ctl(out.clone(), false, Some(0))).unwrap();
+    let model = Model::load(&out.join("last"), true, &Device::Cpu).unwrap();
+    assert!(step::gate_negatives(&r.tasks, &model).is_empty());
+    r.tasks[0].domain = Some("voice".into());
+    r.tasks[1].domain = Some("voice".into());
+    let same = step::gate_negatives(&r.tasks, &model);
+    assert!(same.len() == 2 && same.values().all(Vec::is_empty));
+    r.tasks[1].domain = Some("health".into());
+    let neg = step::gate_negatives(&r.tasks, &model);
+    let (slu, bio) = (model.task("slu").unwrap(), model.task("bio").unwrap());
+    assert_eq!(neg["slu"], vec![bio.bcls.unwrap()]);
+    assert_eq!(neg["bio"], vec![slu.bcls.unwrap()]);
+
+    let tok = Tok::from_json(&model.meta.tokenizer).unwrap();
+    let tasks = load_tasks(&r, &tok, None).unwrap();
+    let ex: Vec<&Example> = tasks[0].train.iter().collect();
+    let b = Batch::new(&ex, &Device::Cpu).unwrap();
+    let th = slu.clone();
+    let bio_bcls = model.params.trainable["heads.bio.bcls.weight"].as_tensor();
+    let aux = 0.5;
+    let plain = step::batch_loss(&model, &th, &[], &b, 1.0, aux, &mut None).unwrap();
+    assert!(plain.backward().unwrap().get(bio_bcls).is_none());
+    let with = step::batch_loss(&model, &th, &neg["slu"], &b, 1.0, aux, &mut None).unwrap();
+    let g = with.backward().unwrap();
+    let norm = g.get(bio_bcls).expect("a gradient for bio.bcls");
+    assert!(
+        norm.sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+            > 0.0
+    );
+    // The added term is aux_weight · mean CE("no") of bio.bcls, by hand:
+    // −log softmax(logits)[0] over the CLS rows of the batch.
+    let hidden = model.bert.forward(&b.ids, &b.mask, &mut None).unwrap();
+    let logits = model.heads[bio.bcls.unwrap()]
+        .sentence_logits(&hidden, &b.mask, b.b, b.t)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+    let ce: f32 = logits
+        .iter()
+        .map(|l| {
+            let m = l.iter().copied().fold(f32::MIN, f32::max);
+            let lse = m + l.iter().map(|x| (x - m).exp()).sum::<f32>().ln();
+            lse - l[0]
+        })
+        .sum::<f32>()
+        / logits.len() as f32;
+    let diff = with.to_scalar::<f32>().unwrap() - plain.to_scalar::<f32>().unwrap();
+    assert!(
+        (diff - aux as f32 * ce).abs() < 1e-5,
+        "{diff} vs {}",
+        aux as f32 * ce
+    );
 }

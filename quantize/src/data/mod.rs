@@ -92,7 +92,7 @@ pub fn resolve_dataset(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// A task given on the command line:
-/// `NAME=DIR[,weight=λ][,asr=1]` or `NAME=train=PATH,dev=PATH[,weight=λ][,asr=1]`.
+/// `NAME=DIR[,weight=λ][,asr=1][,domain=D]` or `NAME=train=PATH,dev=PATH[,weight=λ][,asr=1][,domain=D]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSpec {
     /// Task name (head names derive from it).
@@ -106,6 +106,10 @@ pub struct TaskSpec {
     /// Also train on the ASR form of each sentence, and score dev in that form too
     /// (see [`asr`]).
     pub asr: bool,
+    /// The kind of text the task's data is (`domain=NAME`). Tasks of different
+    /// domains annotate disjoint text, so a sentence of one is a negative
+    /// example ("no slot") for the has-slot head of the other.
+    pub domain: Option<String>,
 }
 
 impl TaskSpec {
@@ -118,6 +122,7 @@ impl TaskSpec {
             return Err(bad("task name must be non-empty, without '.' or spaces"));
         }
         let (mut dir, mut train, mut dev, mut weight, mut asr) = (None, None, None, 1.0f32, false);
+        let mut domain = None;
         for item in rest.split(',') {
             match item.split_once('=') {
                 Some(("train", p)) => train = Some(PathBuf::from(p)),
@@ -132,6 +137,7 @@ impl TaskSpec {
                         _ => return Err(bad("asr must be 1 or 0")),
                     }
                 }
+                Some(("domain", d)) if !d.trim().is_empty() => domain = Some(d.trim().to_string()),
                 Some((k, _)) => return Err(bad(&format!("unknown key {k:?}"))),
                 None => dir = Some(PathBuf::from(item)),
             }
@@ -147,6 +153,7 @@ impl TaskSpec {
             dev,
             weight,
             asr,
+            domain,
         })
     }
 }

@@ -9,6 +9,7 @@ use crate::model::heads::TaskHeads;
 use crate::model::ops::{cross_entropy, Dropout};
 use crate::model::Model;
 use crate::train::batch::Batch;
+use crate::train::step::negatives_loss;
 
 /// Loss weights and temperature.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -69,12 +70,17 @@ pub struct Distiller<'a> {
 }
 
 impl Distiller<'_> {
-    /// `λ · (slots + intent + aux_weight · (bcls + mcls + mtcls) + hidden_mse · MSE)`
-    /// where each head's term is `α_kd · KL · T² + α_gold · CE`.
+    /// `λ · (slots + intent + aux_weight · (bcls + mcls + mtcls + negatives) + hidden_mse · MSE)`
+    /// where each head's term is `α_kd · KL · T² + α_gold · CE`, and
+    /// `negatives` the gold "no" loss of the other domains' has-slot heads
+    /// of the student (`crate::train::step::gate_negatives`; no teacher term:
+    /// the teacher may never have seen such negatives).
+    #[allow(clippy::too_many_arguments)]
     pub fn batch_loss(
         &self,
         student: &Model,
         sth: &TaskHeads,
+        negatives: &[usize],
         batch: &Batch,
         weight: f64,
         drop: &mut Option<Dropout>,
@@ -142,6 +148,9 @@ impl Distiller<'_> {
         }
         if let (Some(s), Some(t)) = (sth.mtcls, tth.mtcls) {
             add(token(s, t, &batch.mtcls)?)?;
+        }
+        if let Some(n) = negatives_loss(student, negatives, sh, batch)? {
+            add((n * w.alpha_gold)?)?;
         }
         if let Some(a) = aux {
             loss = (loss + (a * self.aux_weight)?)?;

@@ -225,9 +225,11 @@ pub fn distill(dr: &DistillRecipe, ctl: &RunControl) -> Result<TrainState> {
         aux_weight: r.aux_weight,
         hidden: hidden_map(dr, &teacher)?,
     };
+    let negatives = crate::train::step::gate_negatives(&r.tasks, &model);
     let mut loss_fn =
         |m: &Model, th: &TaskHeads, b: &Batch, td: &TaskData, drop: &mut Option<Dropout>| {
-            distiller.batch_loss(m, th, b, td.spec.weight as f64, drop)
+            let neg = negatives.get(&td.spec.name).map_or(&[][..], Vec::as_slice);
+            distiller.batch_loss(m, th, neg, b, td.spec.weight as f64, drop)
         };
     run_epochs(
         r,

@@ -1,6 +1,7 @@
 //! Evaluation of a checkpoint (or a `.ptag` model) on labelled data.
 
 pub mod metric;
+pub mod ood;
 pub mod ptag;
 
 use std::path::Path;

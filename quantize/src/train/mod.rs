@@ -102,6 +102,10 @@ pub struct TaskRecipe {
     /// Also train on the ASR form of the sentences and score dev in that form too.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub asr: bool,
+    /// The task's domain: its sentences train the has-slot (`bcls`) heads of
+    /// tasks of other domains as "no" (see [`step::gate_negatives`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
 }
 
 impl From<&TaskSpec> for TaskRecipe {
@@ -112,6 +116,7 @@ impl From<&TaskSpec> for TaskRecipe {
             dev: t.dev.clone(),
             weight: t.weight,
             asr: t.asr,
+            domain: t.domain.clone(),
         }
     }
 }
@@ -427,12 +432,15 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
             (model, AdamW::new(r.adamw), state)
         }
     };
+    let negatives = step::gate_negatives(&r.tasks, &model);
     let mut loss_fn = |model: &Model,
                        th: &TaskHeads,
                        batch: &Batch,
                        td: &TaskData,
                        drop: &mut Option<Dropout>| {
-        step::batch_loss(model, th, batch, td.spec.weight as f64, r.aux_weight, drop)
+        let neg = negatives.get(&td.spec.name).map_or(&[][..], Vec::as_slice);
+        let w = td.spec.weight as f64;
+        step::batch_loss(model, th, neg, batch, w, r.aux_weight, drop)
     };
     run_epochs(
         r,

@@ -1,17 +1,75 @@
-//! The loss of one mini-batch: the encoder plus the batch's own task heads only.
+//! The loss of one mini-batch: the encoder plus the batch's own task heads only
+//! (and, with domains, the has-slot heads of other domains' tasks).
 
-use candle_core::Tensor;
+use std::collections::HashMap;
+
+use candle_core::{DType, Tensor};
 
 use super::batch::Batch;
+use super::TaskRecipe;
 use crate::error::Result;
-use crate::model::heads::TaskHeads;
+use crate::model::heads::{task_heads, TaskHeads};
 use crate::model::ops::{cross_entropy, Dropout};
 use crate::model::Model;
 
-/// `λ · (slots + intent + aux_weight · (bcls + mcls + mtcls))` for one batch of task `th`.
+/// For each task with a domain, the `bcls` heads of the tasks of *other*
+/// domains: a sentence of the task is a gold "no slot" example for them, which
+/// teaches every has-slot head to stay quiet on text of another domain (the
+/// runtime's gate). Tasks without a domain neither give nor take negatives.
+pub fn gate_negatives(tasks: &[TaskRecipe], model: &Model) -> HashMap<String, Vec<usize>> {
+    let heads = task_heads(&model.meta);
+    let domain = |name: &str| {
+        tasks
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| t.domain.as_deref())
+    };
+    tasks
+        .iter()
+        .filter_map(|a| Some((a, a.domain.as_deref()?)))
+        .map(|(a, da)| {
+            let others = heads
+                .iter()
+                .filter(|h| domain(&h.task).is_some_and(|db| db != da))
+                .filter_map(|h| h.bcls)
+                .collect();
+            (a.name.clone(), others)
+        })
+        .collect()
+}
+
+/// Mean cross-entropy of "no" (label 0 of `BCLS_LABELS`) over the sentences
+/// of the batch, summed over the has-slot heads `negatives`; `None` when empty.
+pub fn negatives_loss(
+    model: &Model,
+    negatives: &[usize],
+    hidden: &Tensor,
+    batch: &Batch,
+) -> Result<Option<Tensor>> {
+    if negatives.is_empty() {
+        return Ok(None);
+    }
+    let no = Tensor::zeros(batch.b, DType::U32, hidden.device())?;
+    let mut sum: Option<Tensor> = None;
+    for &h in negatives {
+        let l = model.heads[h].sentence_logits(hidden, &batch.mask, batch.b, batch.t)?;
+        let ce = cross_entropy(&l, &no)?;
+        sum = Some(match sum {
+            Some(s) => (s + ce)?,
+            None => ce,
+        });
+    }
+    Ok(sum)
+}
+
+/// `λ · (slots + intent + aux_weight · (bcls + mcls + mtcls + negatives))` for
+/// one batch of task `th`, where `negatives` is the "no" loss of the other
+/// domains' has-slot heads (see [`gate_negatives`]).
+#[allow(clippy::too_many_arguments)]
 pub fn batch_loss(
     model: &Model,
     th: &TaskHeads,
+    negatives: &[usize],
     batch: &Batch,
     weight: f64,
     aux_weight: f64,
@@ -47,6 +105,9 @@ pub fn batch_loss(
     }
     if let Some(h) = th.mtcls {
         add(cross_entropy(&model.heads[h].logits(&rows)?, &batch.mtcls)?)?;
+    }
+    if let Some(n) = negatives_loss(model, negatives, &hidden, batch)? {
+        add(n)?;
     }
     if let Some(a) = aux {
         loss = (loss + (a * aux_weight)?)?;
