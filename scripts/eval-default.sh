@@ -2,10 +2,11 @@
 # Stage 3 and 4 of scripts/train-default.sh: compresses the trained student
 # into models/default.ptag and measures what the model card reports, on the
 # dev splits of ../shared/data:
-#   runs/default-eval/{teacher,student}-fp32.ptag  the same networks unquantized,
+#   runs/default-eval/{teacher,student}-fp32.ptag  the same networks unquantized (sizes),
 #   runs/default-eval/teacher-int8.ptag           and the teacher in int8 (benches)
-#   runs/default-eval/<file>.<task>[.asr].json           eval --json of each file, task, form
-#   runs/default-eval/ood.<tasks>.<data>.json            out-of-domain false slots (ood --json)
+#   runs/default-eval/<name>.<task>[.asr].json     eval --json of each network, task, form:
+#                                                  f32 checkpoints and int8 files
+#   runs/default-eval/ood.<file>.<tasks>.<data>.json     out-of-domain false slots (ood --json)
 #   runs/default-eval/summary.md                         the tables of models/default.md
 # Re-running redoes only what is missing (delete a file to redo it).
 set -euo pipefail
@@ -28,44 +29,54 @@ compress() { # checkpoint out [flags]
   mv "$dst.tmp" "$dst"
 }
 compress runs/default-student/best models/default.ptag
-compress runs/default-student/best "$out/student-fp32.ptag" --fp32
-compress runs/default-teacher/best "$out/teacher-fp32.ptag" --fp32
-compress runs/default-teacher/best "$out/teacher-int8.ptag"
+compress runs/default-teacher/best "$out/teacher-int8.ptag" --no-eval
+# Unquantized files of the same networks, for their size (the f32 figures
+# come from the checkpoints: the runtime's f32 path is the slow reference).
+compress runs/default-student/best "$out/student-fp32.ptag" --fp32 --no-eval
+compress runs/default-teacher/best "$out/teacher-fp32.ptag" --fp32 --no-eval
 
 declare -A sets=([atis]=slu/atis/valid [snips]=slu/snips/valid
   [bc5cdr]=bio/BC5CDR/devel.tsv [ncbi]=bio/NCBI-disease/devel.tsv)
-for f in models/default.ptag "$out/student-fp32.ptag" "$out/teacher-fp32.ptag" "$out/teacher-int8.ptag"; do
-  name=$(basename "$f" .ptag)
+# name what: f32 checkpoints through candle (`eval --checkpoint`), int8 files
+# through the runtime's fast path (`eval --model`).
+for spec in teacher-fp32:--checkpoint=runs/default-teacher/best \
+  student-fp32:--checkpoint=runs/default-student/best \
+  teacher-int8:--model=$out/teacher-int8.ptag default:--model=models/default.ptag; do
+  name=${spec%%:*} what=${spec#*:}
   for t in atis snips bc5cdr ncbi; do
     for form in "" asr; do
       [[ -z $form || $t == bc5cdr || $t == ncbi ]] || continue
       dst=$out/$name.$t${form:+.$form}.json
       [[ -f $dst ]] && continue
-      say "eval $f $t ${form:-as given}"
-      "$tool" eval --model "$f" --task "$t" --data "$DATA/${sets[$t]}" ${form:+--asr} --json >"$dst.tmp"
+      say "eval $what $t ${form:-as given}"
+      "$tool" eval "$what" --task "$t" --data "$DATA/${sets[$t]}" ${form:+--asr} --json >"$dst.tmp"
       mv "$dst.tmp" "$dst"
     done
   done
 done
 
-# Out-of-domain false slots of the shipped model: voice-assistant utterances
-# through the health heads (SNIPS dev; ATIS dev) and PubMed sentences (BC5CDR
-# dev, in ASR form, as a voice assistant would hear them) through the
-# voice-assistant heads.
-ood() { # tasks data-key [--asr]
-  local tasks=$1 key=$2
-  shift 2
-  local dst=$out/ood.${tasks//,/+}.$key${1:+.asr}.json
+# Out-of-domain false slots: voice-assistant utterances through the health
+# heads (SNIPS dev; ATIS dev), PubMed sentences (BC5CDR dev, in ASR form, as a
+# voice assistant would hear them) through the voice-assistant heads, and each
+# voice task's heads on the other's utterances. For the shipped model (its
+# has-slot heads trained with other domains' sentences as negatives) and for
+# the int8 teacher (has-slot heads trained on their own data only).
+ood() { # model-file tasks data-key [--asr]
+  local f=$1 tasks=$2 key=$3
+  shift 3
+  local dst=$out/ood.$(basename "$f" .ptag).${tasks//,/+}.$key${1:+.asr}.json
   [[ -f $dst ]] && return
-  say "ood $tasks on $key $*"
-  "$tool" ood --model models/default.ptag --tasks "$tasks" --data "$DATA/${sets[$key]}" "$@" --json >"$dst.tmp"
+  say "ood $f $tasks on $key $*"
+  "$tool" ood --model "$f" --tasks "$tasks" --data "$DATA/${sets[$key]}" "$@" --json >"$dst.tmp"
   mv "$dst.tmp" "$dst"
 }
-ood bc5cdr,ncbi snips
-ood bc5cdr,ncbi atis
-ood atis,snips bc5cdr --asr
-ood atis snips
-ood snips atis
+for f in models/default.ptag "$out/teacher-int8.ptag"; do
+  ood "$f" bc5cdr,ncbi snips
+  ood "$f" bc5cdr,ncbi atis
+  ood "$f" atis,snips bc5cdr --asr
+  ood "$f" atis snips
+  ood "$f" snips atis
+done
 
 python3 - "$out" models/default.ptag >"$out/summary.md" <<'PY'
 import json, os, sys
@@ -101,14 +112,16 @@ for t in ("bc5cdr",):
         print(f"| {t}{' (ASR form)' if form else ''} per type | " + " | ".join(per) + " |")
 print("| file size (bytes) | " + " | ".join(f"{sizes[f]:,}" for f, _ in files) + " |")
 print()
-print("| out-of-domain sentences | through | false slots / 1,000, gate off | gate on | sentences with a slot, off → on |")
-print("|---|---|---|---|---|")
-for p in sorted(os.listdir(out)):
+print("| model | out-of-domain sentences | through | false slots / 1,000, gate off | gate on | sentences with a slot, off → on |")
+print("|---|---|---|---|---|---|")
+for p in sorted(os.listdir(out), key=lambda p: (p.split(".")[1] != "default", p)):
     if not p.startswith("ood."):
         continue
     r = json.load(open(os.path.join(out, p)))
-    data = p.split(".")[2] + (" (ASR form)" if p.endswith(".asr.json") else "")
-    print(f"| {data} dev ({r['sentences']}) | {', '.join(r['tasks'])} | {r['gate_off']['per_1000']:.1f} | "
+    parts = p.split(".")
+    model = {"default": "shipped (int8 student)", "teacher-int8": "teacher int8"}.get(parts[1], parts[1])
+    data = parts[3] + (" (ASR form)" if p.endswith(".asr.json") else "")
+    print(f"| {model} | {data} dev ({r['sentences']}) | {', '.join(r['tasks'])} | {r['gate_off']['per_1000']:.1f} | "
           f"{r['gate_on']['per_1000']:.1f} | {r['gate_off']['sentences_with_slots']} → {r['gate_on']['sentences_with_slots']} |")
 PY
 say "summary in $out/summary.md"

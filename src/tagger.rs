@@ -19,8 +19,9 @@ use crate::window;
 pub struct TagOptions {
     /// Run only these tasks (`None`: all tasks).
     pub tasks: Option<Vec<String>>,
-    /// Drop a task's slots when its "has any slot" probability is below this
-    /// (tasks without such a head are never silenced). `None` disables it.
+    /// Silence a task (drop its slots and its intent) when its "has any slot"
+    /// probability is below this (tasks without such a head are never
+    /// silenced). `None` disables it.
     pub has_slot_threshold: Option<f32>,
     /// Drop slots whose score is below this.
     pub min_slot_score: f32,
@@ -497,6 +498,10 @@ impl Tagger {
                     );
                 }
                 HeadRole::Intent => {
+                    // A silenced task does not apply to the utterance: no intent either.
+                    if silenced(&head.meta.task) {
+                        continue;
+                    }
                     let (i, score) = argmax(out);
                     let intent = Intent {
                         task: task.clone(),

@@ -3,14 +3,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
+use common::example;
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
+use std::process::Command;
 
 #[test]
 fn compare_prints_the_documented_json() {

@@ -2,15 +2,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
+use common::example;
 
-/// The example binary `cargo test` built next to this test's binary.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
-    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
+use std::process::Command;
 
 #[test]
 fn tag_example_prints_one_json_object_per_utterance() {

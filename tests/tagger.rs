@@ -117,7 +117,10 @@ fn has_slot_heads_silence_their_task() {
     };
     let quiet = t.tag_utterance_with(text, &strict).unwrap();
     assert!(quiet.slots.is_empty());
-    assert_eq!(quiet.intents, loud.intents, "intents are not silenced");
+    // A silenced task does not apply: its intent goes too (every task of the
+    // tiny model has a has-slot head); with the gate off, intents stay.
+    assert!(!loud.intents.is_empty());
+    assert!(quiet.intents.is_empty(), "{:?}", quiet.intents);
     let min_score = TagOptions {
         min_slot_score: 0.9,
         ..all_slots()

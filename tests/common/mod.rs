@@ -3,6 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
+/// The example binary `cargo test` built next to this test's binary.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap().join("examples");
+    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
 

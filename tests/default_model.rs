@@ -1,0 +1,78 @@
+//! The shipped model, `models/default.ptag`, tags fixed utterances of both
+//! domains as its model card (`models/default.md`) says: the golden output in
+//! `tests/golden/default.json` (slots, byte offsets, intents; scores to 1e-3).
+//!
+//! After retraining the model, regenerate the golden file with
+//! `PICOTAG_BLESS=1 cargo test --release --test default_model` and update the
+//! card's examples from it.
+
+use std::path::Path;
+
+use picotag::{TagOptions, Tagger};
+use serde_json::{json, Value};
+
+const UTTERANCES: &[&str] = &[
+    "book a flight from boston to denver tomorrow morning",
+    "what will the weather be like in paris this weekend",
+    "play the latest album by radiohead on spotify",
+    "book a table for two at 8 pm",
+    "i take 200 mg of ibuprofen for my migraine",
+    "cisplatin induced nephrotoxicity was reduced by amifostine in rats",
+    "Cisplatin-induced nephrotoxicity was reduced by amifostine in rats.",
+    "mutations in the brca1 gene predispose to breast and ovarian cancer",
+];
+
+fn tag_all(t: &Tagger) -> Value {
+    let out: Vec<Value> = UTTERANCES
+        .iter()
+        .map(|u| {
+            let r = t.tag_utterance_with(u, &TagOptions::default()).unwrap();
+            json!({"text": u, "slots": r.slots, "intents": r.intents})
+        })
+        .collect();
+    Value::Array(out)
+}
+
+/// Equal, but numbers (scores) only to within 1e-3.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() <= 1e-3
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+#[test]
+fn shipped_model_tags_as_its_card_says() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tagger = Tagger::open(root.join("models/default.ptag")).expect("models/default.ptag");
+    let names: Vec<String> = tagger.tasks().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["atis", "snips", "bc5cdr", "ncbi"]);
+    let got = tag_all(&tagger);
+    let path = root.join("tests/golden/default.json");
+    if std::env::var_os("PICOTAG_BLESS").is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
+        println!("wrote {}", path.display());
+        return;
+    }
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (g, w) in got.as_array().unwrap().iter().zip(want.as_array().unwrap()) {
+        assert!(
+            same(g, w),
+            "golden output differs for {}:\n got  {g}\n want {w}\n\
+             (after retraining: PICOTAG_BLESS=1 cargo test --release --test default_model)",
+            w["text"]
+        );
+    }
+    assert_eq!(
+        got.as_array().unwrap().len(),
+        want.as_array().unwrap().len()
+    );
+}
