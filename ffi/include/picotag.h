@@ -118,8 +118,9 @@ typedef struct picotag_options {
      */
     size_t n_tasks;
     /**
-     * Drop a task's slots when its "has any slot" probability is below this
-     * (tasks without that head are never silenced). Negative disables it.
+     * Drop a task's slots and intent when its "has any slot" probability is
+     * below this (tasks without that head are never silenced). Negative
+     * disables it.
      * Default 0.5.
      */
     float has_slot_threshold;

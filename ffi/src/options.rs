@@ -21,8 +21,9 @@ pub struct picotag_options {
     pub tasks: *const *const c_char,
     /// Number of entries of `tasks`.
     pub n_tasks: usize,
-    /// Drop a task's slots when its "has any slot" probability is below this
-    /// (tasks without that head are never silenced). Negative disables it.
+    /// Drop a task's slots and intent when its "has any slot" probability is
+    /// below this (tasks without that head are never silenced). Negative
+    /// disables it.
     /// Default 0.5.
     pub has_slot_threshold: f32,
     /// Drop slots whose score is below this. Default 0.
