@@ -4,7 +4,8 @@
 #   memcheck  invalid reads/writes, uses of uninitialised memory, definite leaks:
 #             the format, tagger, odd-input, alloc-free, fast-path and stress tests;
 #   helgrind  data races and lock-order errors: the stress test (threads
-#             sharing one Tagger).
+#             sharing one Tagger); only reports with a picotag frame fail
+#             (helgrind flags std's atomics-based synchronisation).
 # Exits non-zero on the first test binary valgrind reports an error in; a log
 # per run in target/valgrind/. Installs valgrind when missing.
 #
@@ -37,8 +38,19 @@ run() { # tool test [test args...]
   [[ $tool == memcheck ]] && extra=(--leak-check=full --errors-for-leak-kinds=definite)
   if ! valgrind --tool="$tool" --error-exitcode=99 "${extra[@]}" --log-file="$log" \
     "$exe" --test-threads=1 "$@" >/dev/null; then
+    grep -E "ERROR SUMMARY" "$log" | tail -n 1
+    if [[ $tool == helgrind ]]; then
+      # helgrind does not model synchronisation built on atomics, so std's own
+      # (the test harness's channels, thread start-up and the stack-overflow
+      # handler's thread map) shows up as races: count only the reports with
+      # a frame of picotag's code.
+      local ours
+      ours=$(awk '/Possible data race|lock order/ {r=1} r && /picotag::/ {n++; r=0} /^==[0-9]+== ---/ {r=0} END {print n+0}' "$log")
+      echo "   reports with a picotag frame: $ours"
+      ((ours == 0)) && return 0
+    fi
     echo "!! valgrind --tool=$tool found errors in $t: see $log" >&2
-    grep -E "ERROR SUMMARY|definitely lost" "$log" >&2 || true
+    grep -E "definitely lost" "$log" >&2 || true
     exit 1
   fi
   grep -E "ERROR SUMMARY" "$log" | tail -n 1
