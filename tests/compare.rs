@@ -11,27 +11,14 @@ use std::process::Command;
 fn compare_prints_the_documented_json() {
     let tmp = common::TempDir::new("compare");
     let model = tmp.path().join("random.ptag");
-    assert!(Command::new(example("random_model"))
-        .arg(&model)
-        .arg("4")
-        .status()
-        .unwrap()
-        .success());
-    let out = Command::new(example("compare"))
-        .args([
-            "--model",
-            model.to_str().unwrap(),
-            "--json",
-            "--limit",
-            "12",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::write_random_model(&model, 4);
+    let out = common::run_ok(Command::new(example("compare")).args([
+        "--model",
+        model.to_str().unwrap(),
+        "--json",
+        "--limit",
+        "12",
+    ]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let n = v["utterances"].as_u64().unwrap();
     assert!((1..=12).contains(&n));

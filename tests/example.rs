@@ -10,21 +10,11 @@ use std::process::Command;
 fn tag_example_prints_one_json_object_per_utterance() {
     let tmp = common::TempDir::new("example");
     let model = tmp.path().join("random.ptag");
-    let st = Command::new(example("random_model"))
-        .arg(&model)
-        .arg("3")
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let out = Command::new(example("tag"))
-        .args(["--model", model.to_str().unwrap(), "--all-slots"])
-        .args(["book a flight to boston tomorrow", "Café 東京"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::write_random_model(&model, 3);
+    let out = common::run_ok(
+        Command::new(example("tag"))
+            .args(["--model", model.to_str().unwrap(), "--all-slots"])
+            .args(["book a flight to boston tomorrow", "Café 東京"]),
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<serde_json::Value> = stdout

@@ -10,6 +10,27 @@ pub fn example(name: &str) -> PathBuf {
     dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// Runs `cmd`, failing the test with its stderr unless it succeeds.
+pub fn run_ok(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Writes the random-weight demo model of `examples/random_model.rs` (weights
+/// from `seed`) to `path`.
+pub fn write_random_model(path: &Path, seed: u64) {
+    run_ok(
+        std::process::Command::new(example("random_model"))
+            .arg(path)
+            .arg(seed.to_string()),
+    );
+}
+
 /// A temporary directory removed on drop.
 pub struct TempDir(pub PathBuf);
 

@@ -4,11 +4,12 @@
 
 use std::path::Path;
 
-use picotag::{TagOptions, Tagger};
+use picotag::TagOptions;
 use serde::Serialize;
 
+use super::ptag::open_with_tasks;
 use crate::data::Sentence;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Slots produced under one setting of the gate.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -41,14 +42,7 @@ pub struct OodReport {
 /// Tags every sentence (words joined by spaces) with `tasks` of the model at
 /// `path` and counts the slots, once without and once with the has-slot gate.
 pub fn false_slots(path: &Path, tasks: &[String], sentences: &[Sentence]) -> Result<OodReport> {
-    let tagger = Tagger::open(path)?;
-    let known: Vec<String> = tagger.tasks().into_iter().map(|t| t.name).collect();
-    if let Some(t) = tasks.iter().find(|t| !known.contains(t)) {
-        return Err(Error::Model(format!(
-            "no task {t:?} in {} (has {known:?})",
-            path.display()
-        )));
-    }
+    let tagger = open_with_tasks(path, tasks.iter().map(String::as_str))?;
     let on = TagOptions {
         tasks: Some(tasks.to_vec()),
         ..TagOptions::default()
@@ -61,11 +55,11 @@ pub fn false_slots(path: &Path, tasks: &[String], sentences: &[Sentence]) -> Res
     let mut per_label = std::collections::BTreeMap::new();
     for s in sentences {
         let text = s.words.join(" ");
-        for (opts, acc) in [(&off, &mut gate_off), (&on, &mut gate_on)] {
+        for (opts, acc, gated) in [(&off, &mut gate_off, false), (&on, &mut gate_on, true)] {
             let t = tagger.tag_utterance_with(&text, opts)?;
             acc.slots += t.slots.len();
             acc.sentences_with_slots += usize::from(!t.slots.is_empty());
-            if std::ptr::eq(opts, &on) {
+            if gated {
                 for x in &t.slots {
                     *per_label
                         .entry(format!("{}/{}", x.task, x.label))

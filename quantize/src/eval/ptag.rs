@@ -17,16 +17,25 @@ pub fn eval_model(path: &Path, task: &str, data: &Path) -> Result<Report> {
     eval_model_on(path, task, load_split(data)?)
 }
 
-/// [`eval_model`] on sentences already loaded (e.g. in ASR form).
-pub fn eval_model_on(path: &Path, task: &str, sentences: Vec<Sentence>) -> Result<Report> {
+/// Opens the model at `path`, checking that it has every task of `tasks`.
+pub fn open_with_tasks<'t>(
+    path: &Path,
+    tasks: impl IntoIterator<Item = &'t str>,
+) -> Result<Tagger> {
     let tagger = Tagger::open(path)?;
-    if !tagger.tasks().iter().any(|t| t.name == task) {
-        let known: Vec<String> = tagger.tasks().into_iter().map(|t| t.name).collect();
+    let known: Vec<String> = tagger.tasks().into_iter().map(|t| t.name).collect();
+    if let Some(t) = tasks.into_iter().find(|t| !known.iter().any(|k| k == t)) {
         return Err(Error::Model(format!(
-            "no task {task:?} in {} (has {known:?})",
+            "no task {t:?} in {} (has {known:?})",
             path.display()
         )));
     }
+    Ok(tagger)
+}
+
+/// [`eval_model`] on sentences already loaded (e.g. in ASR form).
+pub fn eval_model_on(path: &Path, task: &str, sentences: Vec<Sentence>) -> Result<Report> {
+    let tagger = open_with_tasks(path, [task])?;
     let opts = TagOptions {
         tasks: Some(vec![task.to_string()]),
         has_slot_threshold: None,
