@@ -10,22 +10,15 @@ use rand_chacha::ChaCha8Rng;
 use crate::cli::BenchArgs;
 use crate::error::Result;
 use crate::model::ops::Dropout;
-use crate::model::{params, Model};
+use crate::model::Model;
 use crate::train::batch::{Batch, Example};
 use crate::train::optim::{AdamW, AdamWConfig};
-use crate::train::{device, step, InitFrom};
+use crate::train::{device, encoder_tensors, step};
 
 /// Runs forward + backward + AdamW on random batches and prints tokens/s.
 pub fn run(a: &BenchArgs) -> Result<()> {
     let dev = device()?;
-    let (arch, tensors) = match a.arch.init(&a.init)? {
-        InitFrom::Pretrained(d) => {
-            let arch = params::read_hf_config(&d.join("config.json"))?;
-            let all = params::load_safetensors(&d.join("model.safetensors"), &dev)?;
-            (arch.clone(), params::select_bert(&arch, &all)?)
-        }
-        InitFrom::Random(arch, _) => (arch.clone(), params::random_bert(&arch, 1, &dev)?),
-    };
+    let (arch, tensors) = encoder_tensors(&a.arch.init(&a.init)?, 1, &dev)?;
     let labels: Vec<String> = (0..9).map(|i| format!("B-t{i}")).collect();
     let meta = ModelMeta {
         name: "bench".into(),
@@ -71,7 +64,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     for i in 0..=a.steps {
         let t0 = Instant::now();
         let mut drop = Some(Dropout::new(a.dropout, ChaCha8Rng::seed_from_u64(i as u64)));
-        let loss = step::batch_loss(&model, &th, &[], &batch, 1.0, 1.0, &mut drop)?;
+        let loss = step::batch_loss(&model, &th, &[], None, &batch, 1.0, 1.0, &mut drop)?;
         let t1 = Instant::now();
         let grads = loss.backward()?;
         let t2 = Instant::now();

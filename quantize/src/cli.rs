@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use picotag::format::Architecture;
 
 use crate::compress::{CompressOptions, EmbeddingPrecision};
+use crate::data::unified::TypeMap;
 use crate::data::TaskSpec;
 use crate::error::{Error, Result};
 use crate::train::optim::AdamWConfig;
@@ -41,6 +42,30 @@ pub enum Cmd {
     /// Count the slots some tasks of a `.ptag` model invent on out-of-domain
     /// sentences, with the has-slot gate off and on.
     Ood(OodArgs),
+    /// Count where the slot heads of a checkpoint disagree about the same
+    /// words (overlapping spans of two heads) on some sentences.
+    Conflicts(ConflictsArgs),
+}
+
+/// `conflicts` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ConflictsArgs {
+    /// Checkpoint folder (model.safetensors + meta.json).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Which types of different tasks are the same (the `--type-map` of
+    /// `train --head unified`); without it every type is its own.
+    #[arg(long)]
+    pub type_map: Option<PathBuf>,
+    /// An IOB .tsv file or a seq.in/seq.out/label folder (its labels are ignored).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Use the data's ASR form (lower-cased, punctuation removed).
+    #[arg(long)]
+    pub asr: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ood` arguments.
@@ -140,8 +165,28 @@ pub struct TrainArgs {
     #[arg(long = "task", required = true)]
     pub tasks: Vec<String>,
     /// Pretrained folder (model.safetensors + config.json + tokenizer.json), or `random`.
+    #[arg(
+        long,
+        required_unless_present = "refine_from",
+        conflicts_with = "refine_from"
+    )]
+    pub init: Option<String>,
+    /// Start from a trained checkpoint (e.g. runs/NAME/best) with the same
+    /// tasks and heads, and train on: refinement (usually with a smaller --lr).
     #[arg(long)]
-    pub init: String,
+    pub refine_from: Option<PathBuf>,
+    /// Train the heads only (the encoder stays fixed): per-task fine-tuning
+    /// that keeps one shared forward pass.
+    #[arg(long)]
+    pub finetune_heads: bool,
+    /// Slot heads: one per dataset, or one over the union of their types
+    /// (partial-label loss; needs --type-map).
+    #[arg(long, value_enum, default_value_t = HeadMode::PerTask)]
+    pub head: HeadMode,
+    /// The type map of `--head unified` (JSON: `{"task": "slots", "types":
+    /// {"ncbi:Disease": "Disease", "bc5cdr:Disease": "Disease"}}`).
+    #[arg(long)]
+    pub type_map: Option<PathBuf>,
     /// Run folder (checkpoints, dev.jsonl).
     #[arg(long)]
     pub out: PathBuf,
@@ -205,6 +250,15 @@ pub struct TrainArgs {
     /// Architecture for --init random.
     #[command(flatten)]
     pub arch: ArchArgs,
+}
+
+/// How slot heads are laid out over the datasets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HeadMode {
+    /// One slot head per dataset task.
+    PerTask,
+    /// One slot head over the union of the datasets' types.
+    Unified,
 }
 
 /// `eval` arguments.
@@ -323,9 +377,24 @@ impl TrainArgs {
         if names.len() != tasks.len() {
             return Err(Error::Spec("two --task share a name".into()));
         }
+        let init = match (&self.refine_from, &self.init) {
+            (Some(d), _) => InitFrom::Checkpoint(d.clone()),
+            (None, Some(i)) => self.arch.init(i)?,
+            (None, None) => return Err(Error::Spec("give --init or --refine-from".into())),
+        };
+        let unified = match (self.head, &self.type_map) {
+            (HeadMode::Unified, Some(p)) => Some(TypeMap::load(p)?),
+            (HeadMode::Unified, None) => {
+                return Err(Error::Spec("--head unified needs --type-map FILE".into()))
+            }
+            (HeadMode::PerTask, Some(_)) => {
+                return Err(Error::Spec("--type-map needs --head unified".into()))
+            }
+            (HeadMode::PerTask, None) => None,
+        };
         let r = Recipe {
             tasks,
-            init: self.arch.init(&self.init)?,
+            init,
             epochs: self.epochs,
             batch_size: self.batch_size.max(1),
             max_tokens: self.max_tokens.max(1),
@@ -343,6 +412,8 @@ impl TrainArgs {
             aux: parse_aux(&self.aux)?,
             aux_weight: self.aux_weight,
             freeze_word_embeddings: !self.train_word_embeddings,
+            unified,
+            finetune_heads: self.finetune_heads,
         };
         let c = RunControl {
             out: self.out.clone(),
@@ -415,7 +486,35 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Cmd::ExportOnnx(a) => export_onnx(&a),
         Cmd::Ood(a) => run_ood(&a),
+        Cmd::Conflicts(a) => run_conflicts(&a),
     }
+}
+
+/// Runs `conflicts`.
+fn run_conflicts(a: &ConflictsArgs) -> Result<()> {
+    let mut data = crate::data::load_split(&a.data)?;
+    if a.asr {
+        data = data.iter().map(crate::data::asr::asr_form).collect();
+    }
+    let map = a.type_map.as_deref().map(TypeMap::load).transpose()?;
+    let c = crate::eval::conflicts::count(&a.checkpoint, map.as_ref(), data)?;
+    if a.json {
+        let s = serde_json::to_string(&c).map_err(|e| Error::json(&a.data, e))?;
+        println!("{s}");
+    } else {
+        println!(
+            "{} sentences of {} through slot heads {:?}: {} spans, {} conflicting pairs \
+             in {} sentences, {} agreeing duplicates",
+            c.sentences,
+            a.data.display(),
+            c.heads,
+            c.spans,
+            c.conflicting_pairs,
+            c.sentences_with_conflict,
+            c.agreeing_duplicates
+        );
+    }
+    Ok(())
 }
 
 /// Runs `ood`.

@@ -91,6 +91,8 @@ fn teacher(tmp: &Path) -> (PathBuf, Recipe) {
         },
         aux_weight: 0.5,
         freeze_word_embeddings: false,
+        unified: None,
+        finetune_heads: false,
     };
     let out = tmp.join("teacher");
     train(&r, &ctl(out.clone(), false, Some(6))).unwrap();

@@ -81,6 +81,8 @@ fn every_trainable_parameter_gets_a_gradient() {
         },
         aux_weight: 1.0,
         freeze_word_embeddings: false,
+        unified: None,
+        finetune_heads: false,
     };
     let tasks = load_tasks(&recipe, &tok, None).unwrap();
     let meta = ModelMeta {
@@ -104,7 +106,7 @@ fn every_trainable_parameter_gets_a_gradient() {
     let ex: Vec<&Example> = tasks[0].train.iter().collect();
     let batch = Batch::new(&ex, &dev).unwrap();
     let th = model.tasks[0].clone();
-    let loss = step::batch_loss(&model, &th, &[], &batch, 1.0, 1.0, &mut None).unwrap();
+    let loss = step::batch_loss(&model, &th, &[], None, &batch, 1.0, 1.0, &mut None).unwrap();
     let grads = loss.backward().unwrap();
     let n_expected = params::bert_shapes(&arch).len() + 2 * 5;
     assert_eq!(model.params.trainable.len(), n_expected);

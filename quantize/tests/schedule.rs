@@ -96,7 +96,7 @@ fn mean_loss(model: &Model, r: &Recipe) -> f32 {
         let ex: Vec<&Example> = t.train.iter().collect();
         let b = Batch::new(&ex, &Device::Cpu).unwrap();
         let th = model.task(&t.spec.name).unwrap().clone();
-        s += step::batch_loss(model, &th, &[], &b, 1.0, 1.0, &mut None)
+        s += step::batch_loss(model, &th, &[], None, &b, 1.0, 1.0, &mut None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();

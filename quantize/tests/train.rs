@@ -67,6 +67,8 @@ fn setup(tmp: &Path) -> Recipe {
         },
         aux_weight: 0.5,
         freeze_word_embeddings: true,
+        unified: None,
+        finetune_heads: false,
     }
 }
 
@@ -106,7 +108,7 @@ fn mean_loss(model: &Model, r: &Recipe) -> f32 {
         let ex: Vec<&Example> = t.train.iter().collect();
         let b = Batch::new(&ex, &Device::Cpu).unwrap();
         let th = model.task(&t.spec.name).unwrap().clone();
-        s += step::batch_loss(model, &th, &[], &b, 1.0, 1.0, &mut None)
+        s += step::batch_loss(model, &th, &[], None, &b, 1.0, 1.0, &mut None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
@@ -273,9 +275,9 @@ fn gate_negatives_train_other_domains_has_slot_heads() {
     let th = slu.clone();
     let bio_bcls = model.params.trainable["heads.bio.bcls.weight"].as_tensor();
     let aux = 0.5;
-    let plain = step::batch_loss(&model, &th, &[], &b, 1.0, aux, &mut None).unwrap();
+    let plain = step::batch_loss(&model, &th, &[], None, &b, 1.0, aux, &mut None).unwrap();
     assert!(plain.backward().unwrap().get(bio_bcls).is_none());
-    let with = step::batch_loss(&model, &th, &neg["slu"], &b, 1.0, aux, &mut None).unwrap();
+    let with = step::batch_loss(&model, &th, &neg["slu"], None, &b, 1.0, aux, &mut None).unwrap();
     let g = with.backward().unwrap();
     let norm = g.get(bio_bcls).expect("a gradient for bio.bcls");
     assert!(

@@ -53,7 +53,13 @@ impl Tok {
 
     /// Vocabulary size.
     pub fn vocab_size(&self) -> usize {
-        self.tk.get_vocab_size(true)
+        // The largest id + 1, not the number of entries: ids may have gaps
+        // (as the runtime's tokenizer counts them too).
+        self.tk
+            .get_vocab(true)
+            .values()
+            .max()
+            .map_or(0, |&m| m as usize + 1)
     }
 
     /// Encodes a data sentence into pieces and windows.

@@ -5,6 +5,7 @@ pub mod encode;
 pub mod labels;
 pub mod slu;
 pub mod tsv;
+pub mod unified;
 
 use std::path::{Path, PathBuf};
 

@@ -179,6 +179,8 @@ impl DistillArgs {
             aux: parse_aux("none")?,
             aux_weight: self.aux_weight,
             freeze_word_embeddings: !self.train_word_embeddings,
+            unified: None,
+            finetune_heads: false,
         };
         let dr = DistillRecipe {
             teacher: self.teacher.clone(),

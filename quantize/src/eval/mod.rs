@@ -1,5 +1,6 @@
 //! Evaluation of a checkpoint (or a `.ptag` model) on labelled data.
 
+pub mod conflicts;
 pub mod metric;
 pub mod ood;
 pub mod ptag;
@@ -10,6 +11,7 @@ use candle_core::{Device, Tensor, D};
 use picotag::decode::decode_labels;
 
 use crate::data::encode::{Encoded, Tok};
+use crate::data::unified::TaskView;
 use crate::data::Sentence;
 use crate::error::Result;
 use crate::model::heads::TaskHeads;
@@ -51,15 +53,25 @@ pub fn predict(
     items: &[EvalSentence],
     dev: &Device,
 ) -> Result<Vec<Prediction>> {
-    let slot_head = &model.heads[th.slots];
-    let intent_head = th.intent.map(|i| &model.heads[i]);
-    let mut preds: Vec<Prediction> = items
+    Ok(predict_many(model, &[th], items, dev)?.remove(0))
+}
+
+/// [`predict`] for several tasks in one pass of the encoder: one list of
+/// predictions per entry of `ths`.
+pub fn predict_many(
+    model: &Model,
+    ths: &[&TaskHeads],
+    items: &[EvalSentence],
+    dev: &Device,
+) -> Result<Vec<Vec<Prediction>>> {
+    let empty: Vec<Prediction> = items
         .iter()
         .map(|s| Prediction {
             pieces: vec!["O".to_string(); s.enc.piece_word.len()],
             intent: None,
         })
         .collect();
+    let mut preds = vec![empty; ths.len()];
     let mut wins: Vec<(usize, usize)> = items
         .iter()
         .enumerate()
@@ -95,31 +107,35 @@ pub fn predict(
         let ids = Tensor::from_vec(ids, (b, t), dev)?;
         let mask = Tensor::from_vec(mask, (b, t), dev)?;
         let hidden = model.bert.forward(&ids, &mask, &mut None)?;
-        if !sel.is_empty() {
-            let n = sel.len();
-            let rows = hidden.index_select(&Tensor::from_vec(sel, n, dev)?, 0)?;
-            let best = slot_head
-                .logits(&rows)?
-                .argmax(D::Minus1)?
-                .to_vec1::<u32>()?;
-            let mut k = 0;
-            for (&(i, wi), w) in chunk.iter().zip(&ws) {
-                let _ = wi;
-                for j in 0..w.first_pos.len() {
-                    preds[i].pieces[w.first_piece + j] =
-                        slot_head.meta.labels[best[k] as usize].clone();
-                    k += 1;
+        let n = sel.len();
+        let rows = (n > 0)
+            .then(|| hidden.index_select(&Tensor::from_vec(sel, n, dev)?, 0))
+            .transpose()?;
+        for (th, preds) in ths.iter().zip(preds.iter_mut()) {
+            if let Some(rows) = &rows {
+                let slot_head = &model.heads[th.slots];
+                let best = slot_head
+                    .logits(rows)?
+                    .argmax(D::Minus1)?
+                    .to_vec1::<u32>()?;
+                let mut k = 0;
+                for (&(i, _), w) in chunk.iter().zip(&ws) {
+                    for j in 0..w.first_pos.len() {
+                        preds[i].pieces[w.first_piece + j] =
+                            slot_head.meta.labels[best[k] as usize].clone();
+                        k += 1;
+                    }
                 }
             }
-        }
-        if let Some(h) = intent_head {
-            let best = h
-                .sentence_logits(&hidden, &mask, b, t)?
-                .argmax(D::Minus1)?
-                .to_vec1::<u32>()?;
-            for (r, &(i, wi)) in chunk.iter().enumerate() {
-                if wi == 0 {
-                    preds[i].intent = Some(h.meta.labels[best[r] as usize].clone());
+            if let Some(h) = th.intent.map(|i| &model.heads[i]) {
+                let best = h
+                    .sentence_logits(&hidden, &mask, b, t)?
+                    .argmax(D::Minus1)?
+                    .to_vec1::<u32>()?;
+                for (r, &(i, wi)) in chunk.iter().enumerate() {
+                    if wi == 0 {
+                        preds[i].intent = Some(h.meta.labels[best[r] as usize].clone());
+                    }
                 }
             }
         }
@@ -140,17 +156,40 @@ pub fn predicted_spans(enc: &Encoded, pieces: &[String]) -> Vec<Span> {
 
 /// Scores predictions against the data.
 pub fn score(task: &str, items: &[EvalSentence], preds: &[Prediction]) -> Report {
+    score_in(task, items, preds, None).0
+}
+
+/// [`score`] of a unified head's predictions (`view`: the dataset's place in
+/// its labels): gold types are renamed to unified ones, and only predicted
+/// spans of types the dataset annotates are scored. Also gives the number of
+/// predicted spans of other types (0 without a view).
+pub fn score_in(
+    task: &str,
+    items: &[EvalSentence],
+    preds: &[Prediction],
+    view: Option<&TaskView>,
+) -> (Report, usize) {
     let mut m = Metric::default();
+    let mut foreign = 0;
     for (s, p) in items.iter().zip(preds) {
-        m.add(
-            &gold_spans(&s.sentence.labels),
-            &predicted_spans(&s.enc, &p.pieces),
-        );
+        let mut pred = predicted_spans(&s.enc, &p.pieces);
+        let gold = match view {
+            None => gold_spans(&s.sentence.labels),
+            Some(v) => {
+                let n = pred.len();
+                pred.retain(|(_, _, t)| v.annotated.contains(t));
+                foreign += n - pred.len();
+                let labels: Vec<String> =
+                    s.sentence.labels.iter().map(|l| v.unify_label(l)).collect();
+                gold_spans(&labels)
+            }
+        };
+        m.add(&gold, &pred);
         if let (Some(g), Some(pi)) = (&s.sentence.intent, &p.intent) {
             m.add_intent(g, pi);
         }
     }
-    m.report(task)
+    (m.report(task), foreign)
 }
 
 /// Evaluates task `task` of the checkpoint in `dir` on the data at `data`.

@@ -92,20 +92,30 @@ pub struct TaskHeads {
     pub mtcls: Option<usize>,
 }
 
-/// Groups the heads of `meta` by task, following the naming convention.
+/// Groups the heads of `meta` by task, following the naming convention
+/// (tasks with a slot head; see [`heads_of_task`] for the others).
 pub fn task_heads(meta: &ModelMeta) -> Vec<TaskHeads> {
-    let find = |name: &str| meta.heads.iter().position(|h| h.name == name);
     meta.heads
         .iter()
         .enumerate()
         .filter(|(_, h)| h.kind == HeadKind::Token && h.role == HeadRole::Slots)
-        .map(|(i, h)| TaskHeads {
-            task: h.task.clone(),
-            slots: i,
-            intent: find(&format!("{}.intent", h.task)),
-            bcls: find(&format!("{}.bcls", h.task)),
-            mcls: find(&format!("{}.mcls", h.task)),
-            mtcls: find(&format!("{}.mtcls", h.task)),
-        })
+        .map(|(i, h)| heads_of_task(meta, &h.task, i))
         .collect()
+}
+
+/// The heads of `task` named by the convention (`TASK.intent`, `TASK.bcls`,
+/// …), with slot head `slots` (its own, or a unified head shared by tasks).
+pub fn heads_of_task(meta: &ModelMeta, task: &str, slots: usize) -> TaskHeads {
+    let find = |suffix: &str| {
+        let name = format!("{task}.{suffix}");
+        meta.heads.iter().position(|h| h.name == name)
+    };
+    TaskHeads {
+        task: task.to_string(),
+        slots,
+        intent: find("intent"),
+        bcls: find("bcls"),
+        mcls: find("mcls"),
+        mtcls: find("mtcls"),
+    }
 }

@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{read_text, Error, Result};
 use bert::Bert;
 use heads::{task_heads, Head, TaskHeads};
-use params::{init_tensor, Init, Params, WORD_EMBEDDINGS};
+use params::{init_tensor, Freeze, Init, Params};
 
 /// Encoder + heads + metadata.
 pub struct Model {
@@ -39,7 +39,7 @@ impl Model {
     pub fn build(
         meta: ModelMeta,
         mut tensors: BTreeMap<String, Tensor>,
-        freeze_word_embeddings: bool,
+        freeze: impl Into<Freeze>,
         seed: u64,
         dev: &Device,
     ) -> Result<Model> {
@@ -53,7 +53,8 @@ impl Model {
                 tensors.insert(b, init_tensor(&[n], Init::Zeros, &mut rng, dev)?);
             }
         }
-        let params = Params::new(tensors, |n| freeze_word_embeddings && n == WORD_EMBEDDINGS)?;
+        let freeze = freeze.into();
+        let params = Params::new(tensors, |n| freeze.is_frozen(n))?;
         Model::bind(meta, params)
     }
 
@@ -75,10 +76,11 @@ impl Model {
     }
 
     /// Loads a checkpoint folder (`meta.json` + `model.safetensors`).
-    pub fn load(dir: &Path, freeze_word_embeddings: bool, dev: &Device) -> Result<Model> {
+    pub fn load(dir: &Path, freeze: impl Into<Freeze>, dev: &Device) -> Result<Model> {
         let meta = read_meta(dir)?;
         let tensors = params::load_safetensors(&dir.join("model.safetensors"), dev)?;
-        let params = Params::new(tensors, |n| freeze_word_embeddings && n == WORD_EMBEDDINGS)?;
+        let freeze = freeze.into();
+        let params = Params::new(tensors, |n| freeze.is_frozen(n))?;
         Model::bind(meta, params)
     }
 

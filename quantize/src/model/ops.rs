@@ -39,6 +39,26 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     Ok(picked.mean_all()?.neg()?)
 }
 
+/// Partial-label (marginal likelihood) loss: the mean over rows of
+/// `-log Σ_{l ∈ S} softmax(logits)_l`, where `allowed` `[n, classes]` (f32,
+/// 1 or 0) marks each row's target set `S`. A one-hot row is the plain
+/// cross-entropy; a row that allows several labels does not care how the
+/// model splits probability among them.
+pub fn partial_label_nll(logits: &Tensor, allowed: &Tensor) -> Result<Tensor> {
+    let all = log_sum_exp(logits)?;
+    // Labels outside the set drop to -1e9: exp gives exactly 0, so they take
+    // no part in (and get no gradient from) the set's log-sum-exp.
+    let set = log_sum_exp(&(logits + ((allowed - 1.0)? * 1e9)?)?)?;
+    Ok((all - set)?.mean_all()?)
+}
+
+/// `log Σ exp` over the last dimension (max subtracted for stability), keeping it.
+fn log_sum_exp(x: &Tensor) -> Result<Tensor> {
+    let m = x.max_keepdim(D::Minus1)?.detach();
+    let s = x.broadcast_sub(&m)?.exp()?.sum_keepdim(D::Minus1)?.log()?;
+    Ok((s + m)?)
+}
+
 /// Seeded inverted dropout; `None` (evaluation) or `p == 0` is the identity.
 pub struct Dropout {
     /// Drop probability.

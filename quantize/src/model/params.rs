@@ -13,6 +13,33 @@ use crate::error::{Error, Result};
 /// The name of the word-embedding matrix.
 pub const WORD_EMBEDDINGS: &str = "embeddings.word_embeddings.weight";
 
+/// Which tensors a run keeps fixed (the others are trained).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Freeze {
+    /// The word-embedding matrix.
+    pub word_embeddings: bool,
+    /// Everything but the heads (`heads.*`).
+    pub all_but_heads: bool,
+}
+
+impl Freeze {
+    /// Is the tensor `name` kept fixed.
+    pub fn is_frozen(&self, name: &str) -> bool {
+        (self.all_but_heads && !name.starts_with("heads."))
+            || (self.word_embeddings && name == WORD_EMBEDDINGS)
+    }
+}
+
+impl From<bool> for Freeze {
+    /// `true`: the word embeddings only.
+    fn from(word_embeddings: bool) -> Freeze {
+        Freeze {
+            word_embeddings,
+            all_but_heads: false,
+        }
+    }
+}
+
 /// How a parameter is initialised when there is no checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Init {

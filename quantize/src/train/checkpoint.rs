@@ -87,7 +87,7 @@ pub fn save_best(run: &Path, model: &Model) -> Result<()> {
 /// Loads `last/` if the run has one: model, optimizer, state.
 pub fn load_last(
     run: &Path,
-    freeze_word_embeddings: bool,
+    freeze: impl Into<crate::model::params::Freeze>,
     cfg: AdamWConfig,
     dev: &Device,
 ) -> Result<Option<(Model, AdamW, TrainState)>> {
@@ -98,7 +98,7 @@ pub fn load_last(
     }
     let state: TrainState =
         serde_json::from_str(&read_text(&state_path)?).map_err(|e| Error::json(&state_path, e))?;
-    let model = Model::load(&dir, freeze_word_embeddings, dev)?;
+    let model = Model::load(&dir, freeze, dev)?;
     let opt = AdamW::load(cfg, &dir.join("optimizer.safetensors"), dev)?;
     Ok(Some((model, opt, state)))
 }

@@ -21,11 +21,13 @@ use serde::{Deserialize, Serialize};
 use crate::data::asr::{asr_form, with_asr_copies};
 use crate::data::encode::Tok;
 use crate::data::labels::{detect_scheme, Vocab, BCLS_LABELS, MCLS_LABELS, MTCLS_LABELS};
+use crate::data::unified::{exclude_other_domains, unify, TaskView, TypeMap};
 use crate::data::{load_split, TaskSpec};
 use crate::error::{Error, Result};
-use crate::eval::{predict, prepare, score, EvalSentence};
-use crate::model::heads::TaskHeads;
+use crate::eval::{predict, prepare, score_in, EvalSentence};
+use crate::model::heads::{heads_of_task, TaskHeads};
 use crate::model::ops::Dropout;
+use crate::model::params::Freeze;
 use crate::model::{params, Model};
 use batch::{examples, Batch, Example};
 use checkpoint::{load_last, save_best, save_last, TrainState};
@@ -51,6 +53,9 @@ pub enum InitFrom {
     Pretrained(PathBuf),
     /// Random weights of this shape, with the tokenizer at this path.
     Random(Architecture, PathBuf),
+    /// A trained checkpoint folder (`model.safetensors` + `meta.json`) whose
+    /// heads the data must reproduce: refinement of a finished run.
+    Checkpoint(PathBuf),
 }
 
 /// Everything that decides the result of a run (saved in the checkpoint's provenance).
@@ -86,6 +91,24 @@ pub struct Recipe {
     pub aux_weight: f64,
     /// Keep the word-embedding matrix fixed.
     pub freeze_word_embeddings: bool,
+    /// One slot head over the union of the datasets' types (partial-label
+    /// loss), with this type map; `None`: one slot head per dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unified: Option<TypeMap>,
+    /// Train the heads only: the encoder stays as initialised (per-task
+    /// fine-tuning of a refined model, still one shared forward pass).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub finetune_heads: bool,
+}
+
+impl Recipe {
+    /// The tensors this recipe keeps fixed.
+    pub fn freeze(&self) -> Freeze {
+        Freeze {
+            word_embeddings: self.freeze_word_embeddings,
+            all_but_heads: self.finetune_heads,
+        }
+    }
 }
 
 /// A task in the recipe.
@@ -154,6 +177,23 @@ pub struct TaskData {
     pub dev: Vec<EvalSentence>,
     /// Dev sentences in ASR form (empty unless the task has `asr`).
     pub dev_asr: Vec<EvalSentence>,
+    /// With a unified head: the task's place in its labels (the training
+    /// windows' slot indices are then unified ones).
+    pub unified: Option<TaskView>,
+}
+
+impl TaskData {
+    /// The heads this task trains and is scored with: its own, with the
+    /// unified slot head in place of its own when there is one.
+    pub fn heads(&self, model: &Model) -> Result<TaskHeads> {
+        match &self.unified {
+            None => Ok(model.task(&self.spec.name)?.clone()),
+            Some(v) => {
+                let slots = model.task(&v.head.task)?.slots;
+                Ok(heads_of_task(&model.meta, &self.spec.name, slots))
+            }
+        }
+    }
 }
 
 /// Loads and encodes every task of the recipe.
@@ -211,15 +251,50 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
             train: ex,
             dev,
             dev_asr,
+            unified: None,
         });
+    }
+    if let Some(map) = &r.unified {
+        let own: Vec<(&str, &Vocab, Scheme)> = out
+            .iter()
+            .map(|t| (t.spec.name.as_str(), &t.slots, t.scheme))
+            .collect();
+        let mut views = unify(map, &own)?;
+        let domains: Vec<Option<&str>> = r.tasks.iter().map(|t| t.domain.as_deref()).collect();
+        exclude_other_domains(&mut views, &domains);
+        for (t, v) in out.iter_mut().zip(views) {
+            for e in &mut t.train {
+                for s in &mut e.slot {
+                    *s = v.to_unified[*s as usize];
+                }
+            }
+            t.unified = Some(v);
+        }
     }
     Ok(out)
 }
 
-/// The heads of the tasks, following the naming convention.
+/// The heads of the tasks, following the naming convention: per task its
+/// slot head `NAME`, `NAME.intent` and the auxiliary heads; with a unified
+/// head, that head (named for its task) first and no per-task slot heads.
 pub fn head_metas(tasks: &[TaskData], aux: AuxHeads) -> Vec<HeadMeta> {
     let mut v = Vec::new();
     let strs = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let unified = tasks
+        .first()
+        .and_then(|t| t.unified.as_ref())
+        .map(|v| &v.head);
+    if let Some(u) = unified {
+        v.push(HeadMeta {
+            name: u.task.clone(),
+            task: u.task.clone(),
+            kind: HeadKind::Token,
+            role: HeadRole::Slots,
+            labels: u.labels.labels.clone(),
+            scheme: Some(u.scheme),
+            pooling: Pooling::Cls,
+        });
+    }
     for t in tasks {
         let n = &t.spec.name;
         let head = |suffix: &str, kind, role, labels, pooling| HeadMeta {
@@ -235,13 +310,15 @@ pub fn head_metas(tasks: &[TaskData], aux: AuxHeads) -> Vec<HeadMeta> {
             scheme: (kind == HeadKind::Token && role == HeadRole::Slots).then_some(t.scheme),
             pooling,
         };
-        v.push(head(
-            "",
-            HeadKind::Token,
-            HeadRole::Slots,
-            t.slots.labels.clone(),
-            Pooling::Cls,
-        ));
+        if unified.is_none() {
+            v.push(head(
+                "",
+                HeadKind::Token,
+                HeadRole::Slots,
+                t.slots.labels.clone(),
+                Pooling::Cls,
+            ));
+        }
         if let Some(i) = &t.intents {
             v.push(head(
                 "intent",
@@ -306,7 +383,9 @@ fn log_line(run: &Path, name: &str, v: &serde_json::Value) -> Result<()> {
 
 /// Evaluates every task on its dev split: (mean F1, per-task reports as JSON).
 /// A task with `asr` also reports its dev split in ASR form, under `asr` in its
-/// report (not counted in the mean).
+/// report (not counted in the mean). With a unified head, a task is scored on
+/// the types it annotates only; `foreign_spans` counts the predicted spans of
+/// other types (not scored).
 pub fn evaluate_dev(
     model: &Model,
     tasks: &[TaskData],
@@ -315,14 +394,18 @@ pub fn evaluate_dev(
     let mut per = serde_json::Map::new();
     let mut sum = 0.0;
     for t in tasks {
-        let th = model.task(&t.spec.name)?;
-        let preds = predict(model, th, &t.dev, dev)?;
-        let rep = score(&t.spec.name, &t.dev, &preds);
+        let th = t.heads(model)?;
+        let view = t.unified.as_ref();
+        let preds = predict(model, &th, &t.dev, dev)?;
+        let (rep, foreign) = score_in(&t.spec.name, &t.dev, &preds, view);
         sum += rep.f1;
         let mut v = serde_json::to_value(&rep).unwrap_or(serde_json::Value::Null);
+        if let (Some(o), Some(_)) = (v.as_object_mut(), view) {
+            o.insert("foreign_spans".into(), serde_json::json!(foreign));
+        }
         if !t.dev_asr.is_empty() {
-            let preds = predict(model, th, &t.dev_asr, dev)?;
-            let rep = score(&t.spec.name, &t.dev_asr, &preds);
+            let preds = predict(model, &th, &t.dev_asr, dev)?;
+            let (rep, _) = score_in(&t.spec.name, &t.dev_asr, &preds, view);
             if let Some(o) = v.as_object_mut() {
                 o.insert(
                     "asr".into(),
@@ -344,7 +427,7 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
     std::fs::create_dir_all(&ctl.out).map_err(|e| Error::io(&ctl.out, e))?;
     let recipe_json = serde_json::to_value(r).map_err(|e| Error::json(&ctl.out, e))?;
     let resumed = if ctl.resume {
-        load_last(&ctl.out, r.freeze_word_embeddings, r.adamw, &dev)?
+        load_last(&ctl.out, r.freeze(), r.adamw, &dev)?
     } else if checkpoint::last_dir(&ctl.out).exists() {
         return Err(Error::Spec(format!(
             "{} already holds a run: pass --resume to continue it, or use another --out",
@@ -357,6 +440,7 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
         (Some((m, _, _)), _) => Tok::from_json(&m.meta.tokenizer)?,
         (None, InitFrom::Pretrained(d)) => Tok::from_file(&d.join("tokenizer.json"))?,
         (None, InitFrom::Random(_, t)) => Tok::from_file(t)?,
+        (None, InitFrom::Checkpoint(d)) => Tok::from_json(&crate::model::read_meta(d)?.tokenizer)?,
     };
     let t0 = Instant::now();
     let tasks = load_tasks(r, &tok, ctl.dev_limit)?;
@@ -393,33 +477,10 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
             (m, o, s)
         }
         None => {
-            let (arch, tensors) = match &r.init {
-                InitFrom::Pretrained(d) => {
-                    let arch = params::read_hf_config(&d.join("config.json"))?;
-                    let all = params::load_safetensors(&d.join("model.safetensors"), &dev)?;
-                    (arch.clone(), params::select_bert(&arch, &all)?)
-                }
-                InitFrom::Random(a, _) => (a.clone(), params::random_bert(a, r.seed, &dev)?),
+            let model = match &r.init {
+                InitFrom::Checkpoint(d) => refine_start(d, ctl, heads, &recipe_json, r, &dev)?,
+                _ => fresh_start(ctl, heads, &tok, &recipe_json, r, &dev)?,
             };
-            let mut provenance = std::collections::BTreeMap::new();
-            provenance.insert("recipe".to_string(), recipe_json.clone());
-            provenance.insert(
-                "tool".to_string(),
-                serde_json::json!(format!("picotag-quantize {}", env!("CARGO_PKG_VERSION"))),
-            );
-            let meta = ModelMeta {
-                name: ctl
-                    .out
-                    .file_name()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                architecture: arch,
-                heads,
-                tokenizer: tok.to_json()?,
-                provenance,
-                scores: Default::default(),
-            };
-            let model = Model::build(meta, tensors, r.freeze_word_embeddings, r.seed, &dev)?;
             let state = TrainState {
                 step: 0,
                 epoch: 0,
@@ -440,7 +501,8 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
                        drop: &mut Option<Dropout>| {
         let neg = negatives.get(&td.spec.name).map_or(&[][..], Vec::as_slice);
         let w = td.spec.weight as f64;
-        step::batch_loss(model, th, neg, batch, w, r.aux_weight, drop)
+        let o_set = td.unified.as_ref().map(|v| v.o_set.as_slice());
+        step::batch_loss(model, th, neg, o_set, batch, w, r.aux_weight, drop)
     };
     run_epochs(
         r,
@@ -453,6 +515,101 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
         &mut loss_fn,
     )?;
     Ok(state)
+}
+
+/// The provenance of a run of `recipe_json`.
+fn provenance(
+    recipe_json: &serde_json::Value,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let mut p = std::collections::BTreeMap::new();
+    p.insert("recipe".to_string(), recipe_json.clone());
+    p.insert(
+        "tool".to_string(),
+        serde_json::json!(format!("picotag-quantize {}", env!("CARGO_PKG_VERSION"))),
+    );
+    p
+}
+
+/// The model name of a run: its folder's.
+fn run_name(ctl: &RunControl) -> String {
+    ctl.out
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The encoder of a pretrained or random start: its shape and tensors.
+pub fn encoder_tensors(
+    init: &InitFrom,
+    seed: u64,
+    dev: &Device,
+) -> Result<(Architecture, std::collections::BTreeMap<String, Tensor>)> {
+    match init {
+        InitFrom::Pretrained(d) => {
+            let arch = params::read_hf_config(&d.join("config.json"))?;
+            let all = params::load_safetensors(&d.join("model.safetensors"), dev)?;
+            let t = params::select_bert(&arch, &all)?;
+            Ok((arch, t))
+        }
+        InitFrom::Random(a, _) => Ok((a.clone(), params::random_bert(a, seed, dev)?)),
+        InitFrom::Checkpoint(d) => Err(Error::Spec(format!(
+            "{}: a checkpoint is refined, not started from",
+            d.display()
+        ))),
+    }
+}
+
+/// A new model: the pretrained or random encoder and fresh heads.
+fn fresh_start(
+    ctl: &RunControl,
+    heads: Vec<HeadMeta>,
+    tok: &Tok,
+    recipe_json: &serde_json::Value,
+    r: &Recipe,
+    dev: &Device,
+) -> Result<Model> {
+    let (arch, tensors) = encoder_tensors(&r.init, r.seed, dev)?;
+    let meta = ModelMeta {
+        name: run_name(ctl),
+        architecture: arch,
+        heads,
+        tokenizer: tok.to_json()?,
+        provenance: provenance(recipe_json),
+        scores: Default::default(),
+    };
+    Model::build(meta, tensors, r.freeze(), r.seed, dev)
+}
+
+/// The checkpoint in `dir`, to be refined by `r`: its heads must be the
+/// ones the data gives. Its own recipe is kept under `refined_from`.
+fn refine_start(
+    dir: &Path,
+    ctl: &RunControl,
+    heads: Vec<HeadMeta>,
+    recipe_json: &serde_json::Value,
+    r: &Recipe,
+    dev: &Device,
+) -> Result<Model> {
+    let mut meta = crate::model::read_meta(dir)?;
+    if meta.heads != heads {
+        let names = |h: &[HeadMeta]| h.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
+        return Err(Error::Spec(format!(
+            "--refine-from {}: its heads {:?} are not the ones these tasks give {:?} \
+             (same tasks, data and --aux needed)",
+            dir.display(),
+            names(&meta.heads),
+            names(&heads)
+        )));
+    }
+    let before = meta.provenance.get("recipe").cloned();
+    meta.provenance = provenance(recipe_json);
+    if let Some(b) = before {
+        meta.provenance.insert("refined_from".into(), b);
+    }
+    meta.scores = Default::default();
+    meta.name = run_name(ctl);
+    let tensors = params::load_safetensors(&dir.join("model.safetensors"), dev)?;
+    Model::build(meta, tensors, r.freeze(), r.seed, dev)
 }
 
 /// The loss of one mini-batch: (model, the batch's task heads, batch, its task, dropout).
@@ -522,7 +679,7 @@ pub fn run_epochs(
             let td = &tasks[bp.task];
             let ex: Vec<&Example> = bp.items.iter().map(|&i| &td.train[i]).collect();
             let batch = Batch::new(&ex, &dev)?;
-            let th = model.task(&td.spec.name)?.clone();
+            let th = td.heads(model)?;
             let rng =
                 ChaCha8Rng::seed_from_u64(r.seed ^ state.step.wrapping_mul(0xA24B_AED4_963E_E407));
             let mut drop = (r.dropout > 0.0).then(|| Dropout::new(r.dropout, rng));

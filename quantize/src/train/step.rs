@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Tensor};
+use candle_core::{DType, Device, Tensor};
 
 use super::batch::Batch;
 use super::TaskRecipe;
 use crate::error::Result;
 use crate::model::heads::{task_heads, TaskHeads};
-use crate::model::ops::{cross_entropy, Dropout};
+use crate::model::ops::{cross_entropy, partial_label_nll, Dropout};
 use crate::model::Model;
 
 /// For each task with a domain, the `bcls` heads of the tasks of *other*
@@ -62,14 +62,32 @@ pub fn negatives_loss(
     Ok(sum)
 }
 
+/// The target sets of the partial-label loss, `[n, labels]`: for a gold
+/// label other than `O` (index 0) that label alone, for a gold `O` the
+/// labels `o_set` allows (see [`crate::data::unified::TaskView::o_set`]).
+pub fn partial_targets(gold: &[u32], o_set: &[f32], dev: &Device) -> Result<Tensor> {
+    let l = o_set.len();
+    let mut m = vec![0f32; gold.len() * l];
+    for (row, &g) in m.chunks_exact_mut(l).zip(gold) {
+        match g {
+            0 => row.copy_from_slice(o_set),
+            g => row[g as usize] = 1.0,
+        }
+    }
+    Ok(Tensor::from_vec(m, (gold.len(), l), dev)?)
+}
+
 /// `λ · (slots + intent + aux_weight · (bcls + mcls + mtcls + negatives))` for
 /// one batch of task `th`, where `negatives` is the "no" loss of the other
-/// domains' has-slot heads (see [`gate_negatives`]).
+/// domains' has-slot heads (see [`gate_negatives`]). With `o_set` (a unified
+/// slot head), the slot loss is the partial-label one
+/// ([`partial_label_nll`] over [`partial_targets`]); else cross-entropy.
 #[allow(clippy::too_many_arguments)]
 pub fn batch_loss(
     model: &Model,
     th: &TaskHeads,
     negatives: &[usize],
+    o_set: Option<&[f32]>,
     batch: &Batch,
     weight: f64,
     aux_weight: f64,
@@ -78,7 +96,14 @@ pub fn batch_loss(
     let (b, t) = (batch.b, batch.t);
     let hidden = model.bert.forward(&batch.ids, &batch.mask, drop)?;
     let rows = hidden.index_select(&batch.sel, 0)?;
-    let mut loss = cross_entropy(&model.heads[th.slots].logits(&rows)?, &batch.slot)?;
+    let logits = model.heads[th.slots].logits(&rows)?;
+    let mut loss = match o_set {
+        Some(o) => {
+            let gold = batch.slot.to_vec1::<u32>()?;
+            partial_label_nll(&logits, &partial_targets(&gold, o, logits.device())?)?
+        }
+        None => cross_entropy(&logits, &batch.slot)?,
+    };
     if let (Some(h), Some(y)) = (th.intent, &batch.intent) {
         let l = model.heads[h].sentence_logits(&hidden, &batch.mask, b, t)?;
         loss = (loss + cross_entropy(&l, y)?)?;
