@@ -381,10 +381,18 @@ fn a_unified_run_trains_scores_per_dataset_and_compresses_to_one_task() {
     let opts = picotag_quantize::compress::CompressOptions {
         fp32: false,
         embeddings: picotag_quantize::compress::EmbeddingPrecision::I8,
-        eval: false,
+        eval: true,
         dev: vec![],
     };
-    picotag_quantize::compress::compress(&out.join("best"), &ptag, &opts).unwrap();
+    let c = picotag_quantize::compress::compress(&out.join("best"), &ptag, &opts).unwrap();
+    // The stored dev scores go through the runtime and the unified head, per dataset.
+    let stored = &c.scores["tasks"];
+    assert_eq!(stored.as_object().unwrap().len(), 2, "{stored}");
+    for t in ["slu", "bio"] {
+        let f1 = stored[t]["f1"].as_f64().unwrap();
+        assert!(f1 > 0.9, "{t}: stored dev F1 {f1}");
+    }
+    assert!(stored["slu"]["intent_accuracy"].as_f64().unwrap() > 0.9);
     let tagger = picotag::Tagger::open(&ptag).unwrap();
     let infos: BTreeMap<String, (usize, usize)> = tagger
         .tasks()

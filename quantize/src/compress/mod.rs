@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::model::params::load_safetensors;
 use crate::model::read_meta;
 
+use crate::data::unified::recipe_views;
 pub use scores::{dev_scores, dev_sets};
 
 /// How the word and position embedding tables are stored.
@@ -67,7 +68,14 @@ pub fn compress(checkpoint: &Path, out: &Path, opts: &CompressOptions) -> Result
     w.write(out)?;
     if opts.eval {
         let sets = dev_sets(&meta, &opts.dev)?;
-        w.meta_mut().scores = dev_scores(out, &sets)?;
+        let views = match meta.provenance.get("recipe") {
+            Some(r) => match serde_json::from_value::<crate::train::Recipe>(r.clone()) {
+                Ok(r) => recipe_views(&r)?,
+                Err(_) => None,
+            },
+            None => None,
+        };
+        w.meta_mut().scores = dev_scores(out, &sets, views.as_ref())?;
         w.write(out)?;
     }
     let bytes = std::fs::metadata(out)

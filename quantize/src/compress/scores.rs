@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use picotag::format::ModelMeta;
 use serde_json::{json, Value};
 
+use crate::data::load_split;
+use crate::data::unified::TaskView;
 use crate::error::{Error, Result};
-use crate::eval::ptag::eval_model;
+use crate::eval::ptag::eval_model_in;
 
 /// The dev set of each task: `overrides` first, then the checkpoint
 /// recipe's `tasks[].dev`. Tasks of the model with neither are skipped
@@ -31,8 +33,19 @@ pub fn dev_sets(
                 .collect()
         })
         .unwrap_or_default();
+    // A unified slot head is scored through its datasets' tasks.
+    let unified = meta
+        .provenance
+        .get("recipe")
+        .and_then(|r| r.get("unified"))
+        .and_then(|u| u.get("task"))
+        .and_then(Value::as_str);
     let mut tasks: Vec<&str> = Vec::new();
-    for h in &meta.heads {
+    for h in meta
+        .heads
+        .iter()
+        .filter(|h| Some(h.task.as_str()) != unified)
+    {
         if !tasks.contains(&h.task.as_str()) {
             tasks.push(&h.task);
         }
@@ -59,11 +72,18 @@ pub fn dev_sets(
 
 /// Evaluates every `(task, dev set)` on the model file `model` and returns
 /// the scores map stored in the file: split, mean F1 and one report per task.
-pub fn dev_scores(model: &Path, sets: &[(String, PathBuf)]) -> Result<BTreeMap<String, Value>> {
+/// With `views` (a unified slot head, by dataset task), each dataset is
+/// scored on the unified head's slots of the types it annotates.
+pub fn dev_scores(
+    model: &Path,
+    sets: &[(String, PathBuf)],
+    views: Option<&BTreeMap<String, TaskView>>,
+) -> Result<BTreeMap<String, Value>> {
     let mut tasks = serde_json::Map::new();
     let mut f1s = Vec::new();
     for (task, data) in sets {
-        let rep = eval_model(model, task, data)?;
+        let view = views.and_then(|v| v.get(task));
+        let rep = eval_model_in(model, task, load_split(data)?, view)?;
         eprintln!(
             "{task}: dev F1 {:.2}{} ({} sentences, {})",
             100.0 * rep.f1,

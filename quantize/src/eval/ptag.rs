@@ -5,6 +5,7 @@ use std::path::Path;
 use picotag::{TagOptions, Tagger};
 
 use super::metric::{gold_spans, Metric, Report, Span};
+use crate::data::unified::TaskView;
 use crate::data::{load_split, Sentence};
 use crate::error::{Error, Result};
 
@@ -35,9 +36,23 @@ pub fn open_with_tasks<'t>(
 
 /// [`eval_model`] on sentences already loaded (e.g. in ASR form).
 pub fn eval_model_on(path: &Path, task: &str, sentences: Vec<Sentence>) -> Result<Report> {
-    let tagger = open_with_tasks(path, [task])?;
+    eval_model_in(path, task, sentences, None)
+}
+
+/// [`eval_model_on`] of dataset task `task` of a model with a unified slot
+/// head: the slots come from the unified task `view.head.task` and only
+/// those of types the dataset annotates are scored, against its gold types
+/// renamed as the type map says; the intent comes from `task` itself.
+pub fn eval_model_in(
+    path: &Path,
+    task: &str,
+    sentences: Vec<Sentence>,
+    view: Option<&TaskView>,
+) -> Result<Report> {
+    let slot_task = view.map_or(task, |v| v.head.task.as_str());
+    let tagger = open_with_tasks(path, [task, slot_task])?;
     let opts = TagOptions {
-        tasks: Some(vec![task.to_string()]),
+        tasks: Some(vec![task.to_string(), slot_task.to_string()]),
         has_slot_threshold: None,
         min_slot_score: 0.0,
     };
@@ -57,7 +72,8 @@ pub fn eval_model_on(path: &Path, task: &str, sentences: Vec<Sentence>) -> Resul
         let pred: Vec<Span> = t
             .slots
             .iter()
-            .filter(|x| &*x.task == task && x.end > x.start)
+            .filter(|x| &*x.task == slot_task && x.end > x.start)
+            .filter(|x| view.is_none_or(|v| v.annotated.contains(&*x.label)))
             .map(|x| {
                 (
                     word_at(x.start),
@@ -66,7 +82,16 @@ pub fn eval_model_on(path: &Path, task: &str, sentences: Vec<Sentence>) -> Resul
                 )
             })
             .collect();
-        m.add(&gold_spans(&s.labels), &pred);
+        let gold = match view {
+            Some(v) => gold_spans(
+                &s.labels
+                    .iter()
+                    .map(|l| v.unify_label(l))
+                    .collect::<Vec<_>>(),
+            ),
+            None => gold_spans(&s.labels),
+        };
+        m.add(&gold, &pred);
         if let Some(g) = &s.intent {
             if let Some(i) = t.intents.iter().find(|i| &*i.task == task) {
                 m.add_intent(g, &i.label);
