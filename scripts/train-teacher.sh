@@ -14,12 +14,18 @@
 # Run the same command again after a kill: it continues from runs/$RUN_NAME/last.
 # Extra arguments go to `picotag-quantize train` (they change the recipe, so a
 # resumed run must get the same ones).
+#
+# DOMAINS=1 puts ATIS/SNIPS in domain `voice` and the health tasks in domain
+# `health` (`domain=` of --task: gate negatives, and for a unified head the
+# other domain's types are ruled out where a dataset says O).
 source "$(dirname "$0")/train-common.sh"
+voice=${DOMAINS:+,domain=voice}
+health=${DOMAINS:+,domain=health}
 train_run "${RUN_NAME:-teacher-v3}" \
-  --task "atis=$DATA/slu/atis" \
-  --task "snips=$DATA/slu/snips" \
-  --task "bc5cdr=$DATA/bio/BC5CDR,asr=1" \
-  --task "ncbi=$DATA/bio/NCBI-disease,asr=1" \
+  --task "atis=$DATA/slu/atis$voice" \
+  --task "snips=$DATA/slu/snips$voice" \
+  --task "bc5cdr=$DATA/bio/BC5CDR,asr=1$health" \
+  --task "ncbi=$DATA/bio/NCBI-disease,asr=1$health" \
   --epochs 3 --lr 5e-4 --batch-size 32 --max-len 128 \
   --aux bcls,mcls,mtcls --aux-weight 0.1 \
   --seed 42 --save-every 100 "$@"

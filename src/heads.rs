@@ -2,9 +2,10 @@
 
 use crate::decode::Tag;
 use crate::encoder::ops::{dot, softmax};
-use crate::encoder::weights::{MatRef, VecRef};
+use crate::encoder::weights::{Mat, MatRef, VecRef};
 use crate::error::{Error, Result};
 use crate::format::{HeadKind, HeadMeta, HeadRole, ModelFile, Pooling};
+use crate::kernels;
 
 /// A head bound to its tensors.
 #[derive(Debug, Clone)]
@@ -64,19 +65,18 @@ impl HeadRef {
     ) -> Result<()> {
         let w = self.weight.view(file)?;
         let b = self.bias.view(file)?;
-        let (n, k) = (w.n, w.k);
-        if wr.len() < k {
-            wr.resize(k, 0.0);
+        if wr.len() < w.k {
+            wr.resize(w.k, 0.0);
         }
-        let wr = &mut wr[..k];
-        let out = &mut out[..m * n];
-        for j in 0..n {
-            w.row_into(j, wr);
-            for i in 0..m {
-                out[i * n + j] = dot(row(i), wr) + b[j];
-            }
-        }
-        out.chunks_exact_mut(n).for_each(softmax);
+        let body = Probs {
+            w,
+            b: &b,
+            m,
+            row,
+            out,
+            wr,
+        };
+        kernels::with_vector_isa(kernels::detect(), body);
         Ok(())
     }
 
@@ -108,5 +108,33 @@ impl HeadRef {
                 }
             }
         }
+    }
+}
+
+/// The work of [`HeadRef::probs_into`], compiled for the vector unit (see
+/// [`kernels::with_vector_isa`]).
+struct Probs<'a, 'r, F: Fn(usize) -> &'r [f32]> {
+    w: Mat<'a>,
+    b: &'a [f32],
+    m: usize,
+    row: F,
+    out: &'a mut [f32],
+    wr: &'a mut [f32],
+}
+
+impl<'r, F: Fn(usize) -> &'r [f32]> kernels::VectorBody for Probs<'_, 'r, F> {
+    type Out = ();
+    #[inline(always)]
+    fn run(self) {
+        let (n, k, m) = (self.w.n, self.w.k, self.m);
+        let wr = &mut self.wr[..k];
+        let out = &mut self.out[..m * n];
+        for j in 0..n {
+            self.w.row_into(j, wr);
+            for i in 0..m {
+                out[i * n + j] = dot((self.row)(i), wr) + self.b[j];
+            }
+        }
+        out.chunks_exact_mut(n).for_each(softmax);
     }
 }

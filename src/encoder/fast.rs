@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::ops::{attention, gelu, layer_norm};
+use super::ops::{attention, attention_scratch, gelu, layer_norm};
 use super::weights::{EncoderRef, LinearRef, Mat, MatData, Scales};
 use crate::error::{Error, Result};
 use crate::format::ModelFile;
@@ -111,7 +111,7 @@ pub fn forward(
     hidden: &mut Vec<f32>,
 ) -> Result<()> {
     let a = &enc.arch;
-    let (t, h, inter) = (ids.len(), a.hidden, a.intermediate);
+    let (t, h) = (ids.len(), a.hidden);
     if t == 0 || t > a.max_positions {
         return Err(Error::InvalidArgument(format!(
             "sequence of {t} tokens for a model of {} positions",
@@ -123,55 +123,106 @@ pub fn forward(
         let s = &mut *guard;
         let x = grow(hidden, t * h);
         enc.embed(file, ids, x, grow(&mut s.row, h))?;
-        let eps = a.layer_norm_eps;
-        for layer in &enc.layers {
-            let st = Epilogue::Store;
-            let (aq, asc) = (&mut s.aq, &mut s.ascale);
-            let q = grow(&mut s.q, t * h);
-            linear(isa, file, &layer.query, x, t, aq, asc, q, st)?;
-            let k = grow(&mut s.k, t * h);
-            linear(isa, file, &layer.key, x, t, aq, asc, k, st)?;
-            let v = grow(&mut s.v, t * h);
-            linear(isa, file, &layer.value, x, t, aq, asc, v, st)?;
-            let ctx = grow(&mut s.ctx, t * h);
-            let scores = grow(&mut s.scores, t);
-            attention(q, k, v, ctx, scores, t, h, a.heads, &[]);
-            // attn = x + dense(ctx), then LayerNorm.
-            let attn = grow(&mut s.attn, t * h);
-            attn.copy_from_slice(x);
-            linear(
-                isa,
-                file,
-                &layer.attn_out,
-                ctx,
-                t,
-                aq,
-                asc,
-                attn,
-                Epilogue::Accumulate,
-            )?;
-            let n1 = &layer.attn_norm;
-            layer_norm(attn, h, &n1.gamma.view(file)?, &n1.beta.view(file)?, eps);
-            // x = attn + ffn_out(gelu(ffn_in(attn))), then LayerNorm.
-            let inner = grow(&mut s.inner, t * inter);
-            linear(isa, file, &layer.ffn_in, attn, t, aq, asc, inner, st)?;
-            inner.iter_mut().for_each(|u| *u = gelu(*u));
-            x.copy_from_slice(attn);
-            linear(
-                isa,
-                file,
-                &layer.ffn_out,
-                inner,
-                t,
-                aq,
-                asc,
-                x,
-                Epilogue::Accumulate,
-            )?;
-            let n2 = &layer.ffn_norm;
-            layer_norm(x, h, &n2.gamma.view(file)?, &n2.beta.view(file)?, eps);
-        }
+        let body = Layers {
+            file,
+            enc,
+            isa,
+            s,
+            x,
+            t,
+        };
+        kernels::with_vector_isa(isa, body)?;
         hidden.truncate(t * h);
         Ok(())
     })
+}
+
+/// The encoder layers over the embedded `x` (`[t, hidden]`), in place, as
+/// work for [`kernels::with_vector_isa`]: its f32 loops are compiled for the
+/// ISA's vector unit.
+struct Layers<'a> {
+    file: &'a ModelFile,
+    enc: &'a EncoderRef,
+    isa: Isa,
+    s: &'a mut Scratch,
+    x: &'a mut [f32],
+    t: usize,
+}
+
+impl kernels::VectorBody for Layers<'_> {
+    type Out = Result<()>;
+    #[inline(always)]
+    fn run(self) -> Result<()> {
+        let Layers {
+            file,
+            enc,
+            isa,
+            s,
+            x,
+            t,
+        } = self;
+        layers(file, enc, isa, s, x, t)
+    }
+}
+
+#[inline(always)]
+fn layers(
+    file: &ModelFile,
+    enc: &EncoderRef,
+    isa: Isa,
+    s: &mut Scratch,
+    x: &mut [f32],
+    t: usize,
+) -> Result<()> {
+    let a = &enc.arch;
+    let (h, inter) = (a.hidden, a.intermediate);
+    let eps = a.layer_norm_eps;
+    for layer in &enc.layers {
+        let st = Epilogue::Store;
+        let (aq, asc) = (&mut s.aq, &mut s.ascale);
+        let q = grow(&mut s.q, t * h);
+        linear(isa, file, &layer.query, x, t, aq, asc, q, st)?;
+        let k = grow(&mut s.k, t * h);
+        linear(isa, file, &layer.key, x, t, aq, asc, k, st)?;
+        let v = grow(&mut s.v, t * h);
+        linear(isa, file, &layer.value, x, t, aq, asc, v, st)?;
+        let ctx = grow(&mut s.ctx, t * h);
+        let scores = grow(&mut s.scores, attention_scratch(t, h, a.heads));
+        attention(q, k, v, ctx, scores, t, h, a.heads, &[]);
+        // attn = x + dense(ctx), then LayerNorm.
+        let attn = grow(&mut s.attn, t * h);
+        attn.copy_from_slice(x);
+        linear(
+            isa,
+            file,
+            &layer.attn_out,
+            ctx,
+            t,
+            aq,
+            asc,
+            attn,
+            Epilogue::Accumulate,
+        )?;
+        let n1 = &layer.attn_norm;
+        layer_norm(attn, h, &n1.gamma.view(file)?, &n1.beta.view(file)?, eps);
+        // x = attn + ffn_out(gelu(ffn_in(attn))), then LayerNorm.
+        let inner = grow(&mut s.inner, t * inter);
+        linear(isa, file, &layer.ffn_in, attn, t, aq, asc, inner, st)?;
+        inner.iter_mut().for_each(|u| *u = gelu(*u));
+        x.copy_from_slice(attn);
+        linear(
+            isa,
+            file,
+            &layer.ffn_out,
+            inner,
+            t,
+            aq,
+            asc,
+            x,
+            Epilogue::Accumulate,
+        )?;
+        let n2 = &layer.ffn_norm;
+        layer_norm(x, h, &n2.gamma.view(file)?, &n2.beta.view(file)?, eps);
+    }
+    Ok(())
 }

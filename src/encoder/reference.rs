@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::ops::{attention, dot, gelu, layer_norm};
+use super::ops::{attention, attention_scratch, dot, gelu, layer_norm};
 use super::weights::{EncoderRef, LinearRef, Mat};
 use crate::error::{Error, Result};
 use crate::format::ModelFile;
@@ -104,7 +104,7 @@ pub fn forward_into(
             linear_ref_into(file, &layer.key, x, t, &mut s.k, &mut s.row)?;
             linear_ref_into(file, &layer.value, x, t, &mut s.v, &mut s.row)?;
             s.ctx.resize(t * h, 0.0);
-            s.scores.resize(t, 0.0);
+            s.scores.resize(attention_scratch(t, h, a.heads), 0.0);
             attention(
                 &s.q,
                 &s.k,

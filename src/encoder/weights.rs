@@ -52,6 +52,7 @@ pub struct Mat<'a> {
 
 impl Mat<'_> {
     /// Writes row `r` as f32 into `out` (length `k`), dequantizing as needed.
+    #[inline(always)]
     pub fn row_into(&self, r: usize, out: &mut [f32]) {
         let k = self.k;
         match self.data {

@@ -21,6 +21,7 @@ mod scalar;
 #[cfg(test)]
 mod tests;
 mod tiles;
+mod vector;
 mod x86;
 
 use std::sync::OnceLock;
@@ -29,6 +30,7 @@ pub use pack::{
     checked_packed_len, pack_k4n16, packed_index, packed_len, padded_k, padded_n, unpack_k4n16,
 };
 pub use quantize::{quantize_rows, quantize_rows_isa, quantize_weights_per_channel};
+pub use vector::{with_vector_isa, VectorBody};
 
 /// Output rows per packed block.
 pub const NR: usize = 16;
