@@ -14,8 +14,6 @@
 mod config;
 mod normalize;
 
-use std::collections::HashMap;
-
 pub use normalize::BertNormalizer;
 
 use crate::error::{Error, Result};
@@ -24,9 +22,9 @@ use crate::error::{Error, Result};
 pub struct Tokenizer {
     normalizer: Option<BertNormalizer>,
     /// Word-initial pieces.
-    start: HashMap<Box<str>, u32>,
+    start: config::Vocab,
     /// Word-continuing pieces, keyed without their prefix.
-    cont: HashMap<Box<str>, u32>,
+    cont: config::Vocab,
     unk: u32,
     max_chars: usize,
     /// Verbatim added tokens, longest first.
@@ -90,8 +88,15 @@ impl Tokenizer {
     /// truncation are ignored whatever the file says.
     pub fn from_json(json: &str) -> Result<Tokenizer> {
         let cfg = config::parse(json)?;
-        let mut names: std::collections::HashSet<&str> = cfg.vocab.keys().map(|k| &**k).collect();
-        names.extend(cfg.added.iter().map(|(t, _)| &**t));
+        // Distinct names: the vocabulary's, and the added tokens it lacks.
+        let extra = cfg
+            .added
+            .iter()
+            .filter(|(t, _)| !cfg.vocab.contains_key(t))
+            .map(|(t, _)| t.as_str())
+            .collect::<std::collections::HashSet<&str>>()
+            .len();
+        let names = cfg.vocab.len() + extra;
         let max_id = cfg
             .vocab
             .values()
@@ -99,7 +104,7 @@ impl Tokenizer {
             .copied()
             .max()
             .map_or(0, |m| m as usize + 1);
-        let vocab_size = names.len().max(max_id);
+        let vocab_size = names.max(max_id);
         let id = |t: &str| {
             cfg.added
                 .iter()
@@ -110,11 +115,14 @@ impl Tokenizer {
         };
         let (cls, sep) = (id("[CLS]")?, id("[SEP]")?);
         let unk = cfg.vocab[&cfg.unk_token];
-        let cont = cfg
-            .vocab
-            .iter()
-            .filter_map(|(t, &i)| Some((t.strip_prefix(&*cfg.continuing_prefix)?.into(), i)))
-            .collect();
+        let pre = &*cfg.continuing_prefix;
+        let n_cont = cfg.vocab.keys().filter(|t| t.starts_with(pre)).count();
+        let mut cont = config::Vocab::with_capacity_and_hasher(n_cont, Default::default());
+        cont.extend(
+            cfg.vocab
+                .iter()
+                .filter_map(|(t, &i)| Some((t.strip_prefix(pre)?.to_string(), i))),
+        );
         let mut added: Vec<(Box<str>, u32)> = cfg
             .added
             .iter()
@@ -123,7 +131,7 @@ impl Tokenizer {
         added.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
         Ok(Tokenizer {
             normalizer: cfg.normalizer,
-            start: cfg.vocab.into_iter().map(|(t, i)| (t.into(), i)).collect(),
+            start: cfg.vocab,
             cont,
             unk,
             max_chars: cfg.max_input_chars_per_word,
