@@ -2,7 +2,7 @@
 # Shared by the scripts/train-*.sh recipes: builds the tool, fetches the teacher
 # and runs `picotag-quantize train --resume` with the run's log in runs/NAME/train.log.
 #
-#   train_run NAME ARGS...
+#   train_run NAME ARGS...        (REFINE_FROM=CHECKPOINT: --refine-from it, not --init the teacher)
 #
 # Every recipe is resumable: run the same script again after a kill and it
 # continues from runs/NAME/last. Start long runs so that they survive the shell:
@@ -24,12 +24,17 @@ train_run() {
   local log="runs/$name/train.log"
   # Without the default `onnx` feature: training does not need tract (a long build).
   cargo build -q -p picotag-quantize --release --no-default-features >>"$log" 2>&1
-  local teacher
-  teacher=$(scripts/fetch-teacher.sh 2>>"$log" | tail -n 1)
+  # REFINE_FROM=CHECKPOINT starts from a trained run instead of the teacher.
+  local init
+  if [[ -n ${REFINE_FROM:-} ]]; then
+    init=(--refine-from "$REFINE_FROM")
+  else
+    init=(--init "$(scripts/fetch-teacher.sh 2>>"$log" | tail -n 1)")
+  fi
   {
     echo "== $(date -u +%FT%TZ) start/resume: $name (RAYON_NUM_THREADS=$RAYON_NUM_THREADS)"
-    echo "== target/release/picotag-quantize train --resume --out runs/$name --init $teacher $*"
+    echo "== target/release/picotag-quantize train --resume --out runs/$name ${init[*]} $*"
   } >>"$log"
-  target/release/picotag-quantize train --resume --out "runs/$name" --init "$teacher" "$@" >>"$log" 2>&1
+  target/release/picotag-quantize train --resume --out "runs/$name" "${init[@]}" "$@" >>"$log" 2>&1
   echo "== $(date -u +%FT%TZ) finished: $name" >>"$log"
 }

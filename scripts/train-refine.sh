@@ -7,25 +7,13 @@
 #   RUN_NAME=refine-heads nohup nice -n 5 scripts/train-refine.sh >/dev/null 2>&1 &
 # FROM=runs/OTHER/best refines another run (same tasks and --aux needed).
 # Resumable like every train-*.sh. Measured: see quantize/README.md.
-set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-DATA=${PICOTAG_DATA:-$root/../shared/data}
-export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-1}
-export MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:--1}
-name=${RUN_NAME:-refine-heads}
-from=${FROM:-runs/default-teacher/best}
-mkdir -p "runs/$name"
-log="runs/$name/train.log"
-cargo build -q -p picotag-quantize --release --no-default-features >>"$log" 2>&1
-args=(train --resume --out "runs/$name" --refine-from "$from" --finetune-heads
-  --task "atis=$DATA/slu/atis"
-  --task "snips=$DATA/slu/snips"
-  --task "bc5cdr=$DATA/bio/BC5CDR,asr=1"
-  --task "ncbi=$DATA/bio/NCBI-disease,asr=1"
-  --epochs 2 --lr 1e-4 --batch-size 32 --max-len 128
-  --aux bcls,mcls,mtcls --aux-weight 0.1
-  --seed 43 --save-every 100 "$@")
-echo "== $(date -u +%FT%TZ) start/resume: $name; target/release/picotag-quantize ${args[*]}" >>"$log"
-target/release/picotag-quantize "${args[@]}" >>"$log" 2>&1
-echo "== $(date -u +%FT%TZ) finished: $name" >>"$log"
+source "$(dirname "$0")/train-common.sh"
+REFINE_FROM=${FROM:-runs/default-teacher/best} train_run "${RUN_NAME:-refine-heads}" \
+  --finetune-heads \
+  --task "atis=$DATA/slu/atis" \
+  --task "snips=$DATA/slu/snips" \
+  --task "bc5cdr=$DATA/bio/BC5CDR,asr=1" \
+  --task "ncbi=$DATA/bio/NCBI-disease,asr=1" \
+  --epochs 2 --lr 1e-4 --batch-size 32 --max-len 128 \
+  --aux bcls,mcls,mtcls --aux-weight 0.1 \
+  --seed 43 --save-every 100 "$@"

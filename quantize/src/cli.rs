@@ -57,6 +57,14 @@ pub struct ConflictsArgs {
     /// `train --head unified`); without it every type is its own.
     #[arg(long)]
     pub type_map: Option<PathBuf>,
+    /// The sentences.
+    #[command(flatten)]
+    pub input: UnlabelledInput,
+}
+
+/// The sentences of `ood` and `conflicts` and how to print the result.
+#[derive(Debug, Clone, Args)]
+pub struct UnlabelledInput {
     /// An IOB .tsv file or a seq.in/seq.out/label folder (its labels are ignored).
     #[arg(long)]
     pub data: PathBuf,
@@ -66,6 +74,29 @@ pub struct ConflictsArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+impl UnlabelledInput {
+    /// The sentences of `--data`, in ASR form with `--asr`.
+    pub fn sentences(&self) -> Result<Vec<crate::data::Sentence>> {
+        let data = crate::data::load_split(&self.data)?;
+        Ok(if self.asr {
+            data.iter().map(crate::data::asr::asr_form).collect()
+        } else {
+            data
+        })
+    }
+
+    /// Prints `v` as JSON with `--json`, else `text()`.
+    pub fn print<T: serde::Serialize>(&self, v: &T, text: impl FnOnce() -> String) -> Result<()> {
+        if self.json {
+            let s = serde_json::to_string(v).map_err(|e| Error::json(&self.data, e))?;
+            println!("{s}");
+        } else {
+            println!("{}", text());
+        }
+        Ok(())
+    }
 }
 
 /// `ood` arguments.
@@ -78,15 +109,9 @@ pub struct OodArgs {
     /// another domain than theirs.
     #[arg(long, value_delimiter = ',', required = true)]
     pub tasks: Vec<String>,
-    /// An IOB .tsv file or a seq.in/seq.out/label folder (its labels are ignored).
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Use the data's ASR form (lower-cased, punctuation removed).
-    #[arg(long)]
-    pub asr: bool,
-    /// Print one JSON object.
-    #[arg(long)]
-    pub json: bool,
+    /// The sentences.
+    #[command(flatten)]
+    pub input: UnlabelledInput,
 }
 
 /// `compress` arguments.
@@ -492,56 +517,40 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Runs `conflicts`.
 fn run_conflicts(a: &ConflictsArgs) -> Result<()> {
-    let mut data = crate::data::load_split(&a.data)?;
-    if a.asr {
-        data = data.iter().map(crate::data::asr::asr_form).collect();
-    }
     let map = a.type_map.as_deref().map(TypeMap::load).transpose()?;
-    let c = crate::eval::conflicts::count(&a.checkpoint, map.as_ref(), data)?;
-    if a.json {
-        let s = serde_json::to_string(&c).map_err(|e| Error::json(&a.data, e))?;
-        println!("{s}");
-    } else {
-        println!(
+    let c = crate::eval::conflicts::count(&a.checkpoint, map.as_ref(), a.input.sentences()?)?;
+    a.input.print(&c, || {
+        format!(
             "{} sentences of {} through slot heads {:?}: {} spans, {} conflicting pairs \
              in {} sentences, {} agreeing duplicates",
             c.sentences,
-            a.data.display(),
+            a.input.data.display(),
             c.heads,
             c.spans,
             c.conflicting_pairs,
             c.sentences_with_conflict,
             c.agreeing_duplicates
-        );
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Runs `ood`.
 fn run_ood(a: &OodArgs) -> Result<()> {
-    let mut data = crate::data::load_split(&a.data)?;
-    if a.asr {
-        data = data.iter().map(crate::data::asr::asr_form).collect();
-    }
-    let r = crate::eval::ood::false_slots(&a.model, &a.tasks, &data)?;
-    if a.json {
-        let s = serde_json::to_string(&r).map_err(|e| Error::json(&a.data, e))?;
-        println!("{s}");
-    } else {
-        println!(
+    let r = crate::eval::ood::false_slots(&a.model, &a.tasks, &a.input.sentences()?)?;
+    a.input.print(&r, || {
+        format!(
             "{} sentences of {} through {:?}: false slots per 1,000 sentences {:.1} with the gate off, \
              {:.1} with the gate on (threshold {}); sentences with a slot {} -> {}",
             r.sentences,
-            a.data.display(),
+            a.input.data.display(),
             r.tasks,
             r.gate_off.per_1000,
             r.gate_on.per_1000,
             r.threshold,
             r.gate_off.sentences_with_slots,
             r.gate_on.sentences_with_slots
-        );
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Runs `compress`.
