@@ -9,7 +9,9 @@
 # The dev F1 of each run is its last line of runs/<run>/dev.jsonl (the run's
 # own per-epoch evaluation: f32 checkpoint, every dev sentence; a unified run
 # scores each dataset on the types it annotates).
-# Re-running redoes only what is missing (delete a file to redo it).
+# CONFLICT_RUNS="default-teacher refine-heads" picks the runs whose slot heads
+# are counted (default: default-teacher). Re-running redoes only what is
+# missing (delete a file to redo it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,7 +23,7 @@ cargo build -q -p picotag-quantize --release --no-default-features >>"$log" 2>&1
 tool=target/release/picotag-quantize
 declare -A sets=([atis]=slu/atis/valid [snips]=slu/snips/valid
   [bc5cdr]=bio/BC5CDR/devel.tsv [ncbi]=bio/NCBI-disease/devel.tsv)
-for run in default-teacher refine-heads; do
+for run in ${CONFLICT_RUNS:-default-teacher}; do
   [[ -d runs/$run/best ]] || continue
   for t in atis snips bc5cdr ncbi; do
     dst=$out/conflicts.$run.$t.json
