@@ -3,8 +3,9 @@
 # runs of scripts/train-teacher.sh (RUN_NAME=default-teacher, per-dataset
 # heads), scripts/train-unified.sh (unified-teacher) and scripts/train-refine.sh
 # (refine-heads):
-#   runs/unified-eval/conflicts.<run>.<task>.json   `conflicts --json` of a run's
-#                                                   slot heads on a dev set
+#   runs/unified-eval/conflicts.<run>.<task>.<all|domain>.json
+#       `conflicts --json` of a run's slot heads (all, or the dev set's own
+#       domain's) on a dev set
 #   runs/unified-eval/summary.md                    the tables of quantize/README.md
 # The dev F1 of each run is its last line of runs/<run>/dev.jsonl (the run's
 # own per-epoch evaluation: f32 checkpoint, every dev sentence; a unified run
@@ -23,15 +24,23 @@ cargo build -q -p picotag-quantize --release --no-default-features >>"$log" 2>&1
 tool=target/release/picotag-quantize
 declare -A sets=([atis]=slu/atis/valid [snips]=slu/snips/valid
   [bc5cdr]=bio/BC5CDR/devel.tsv [ncbi]=bio/NCBI-disease/devel.tsv)
+# Every slot head (`all`), and only the heads of the dev set's own domain
+# (`domain`: what is left to reconcile once the has-slot gate has silenced
+# the other domain's heads).
+declare -A domain=([atis]=atis,snips [snips]=atis,snips [bc5cdr]=bc5cdr,ncbi [ncbi]=bc5cdr,ncbi)
 for run in ${CONFLICT_RUNS:-default-teacher}; do
   [[ -d runs/$run/best ]] || continue
   for t in atis snips bc5cdr ncbi; do
-    dst=$out/conflicts.$run.$t.json
-    [[ -f $dst ]] && continue
-    echo "== $(date -u +%FT%TZ) conflicts $run $t" >>"$log"
-    "$tool" conflicts --checkpoint "runs/$run/best" --type-map configs/type-map.json \
-      --data "$DATA/${sets[$t]}" --json >"$dst.tmp"
-    mv "$dst.tmp" "$dst"
+    for heads in all domain; do
+      dst=$out/conflicts.$run.$t.$heads.json
+      [[ -f $dst ]] && continue
+      echo "== $(date -u +%FT%TZ) conflicts $run $t $heads" >>"$log"
+      only=()
+      [[ $heads == domain ]] && only=(--tasks "${domain[$t]}")
+      "$tool" conflicts --checkpoint "runs/$run/best" --type-map configs/type-map.json \
+        "${only[@]}" --data "$DATA/${sets[$t]}" --json >"$dst.tmp"
+      mv "$dst.tmp" "$dst"
+    done
   done
 done
 
@@ -39,7 +48,7 @@ python3 - "$out" >"$out/summary.md" <<'PY'
 import json, os, sys
 out = sys.argv[1]
 runs = [("default-teacher", "per-dataset heads"), ("unified-teacher", "unified head"),
-        ("refine-heads", "per-dataset, heads fine-tuned")]
+        ("unified-domains", "unified head, domains"), ("refine-heads", "per-dataset, heads fine-tuned")]
 def last(run):
     p = f"runs/{run}/dev.jsonl"
     if not os.path.exists(p):
@@ -64,21 +73,24 @@ for t in ("atis", "snips", "bc5cdr", "ncbi"):
     if t in ("bc5cdr", "ncbi"):
         print(f"| {t} (ASR form) F1 | " + " | ".join(cell(dev[r]["tasks"][t]["asr"]) for r, _ in have) + " |")
 print("| mean F1 | " + " | ".join(f"{100 * dev[r]['mean_f1']:.2f}" for r, _ in have) + " |")
-if dev.get("unified-teacher"):
-    u = dev["unified-teacher"]["tasks"]
+for r in ("unified-teacher", "unified-domains"):
+    if not dev.get(r):
+        continue
+    u = dev[r]["tasks"]
     print()
-    print("Unified head, spans of types the dev set does not annotate (not scored): " +
+    print(f"`{r}`, spans of types the dev set does not annotate (not scored): " +
           ", ".join(f"{t} {u[t]['foreign_spans']} in {u[t]['sentences']} sentences" for t in ("atis", "snips", "bc5cdr", "ncbi")))
 print()
 print("| run | dev set | sentences | slot heads | spans | conflicting pairs | sentences with a conflict | agreeing duplicates |")
 print("|---|---|---|---|---|---|---|---|")
 for r, _ in runs:
     for t in ("atis", "snips", "bc5cdr", "ncbi"):
-        p = os.path.join(out, f"conflicts.{r}.{t}.json")
-        if not os.path.exists(p):
-            continue
-        c = json.load(open(p))
-        print(f"| {r} | {t} | {c['sentences']} | {len(c['heads'])} | {c['spans']} | {c['conflicting_pairs']} | "
-              f"{c['sentences_with_conflict']} | {c['agreeing_duplicates']} |")
+        for heads in ("all", "domain"):
+            p = os.path.join(out, f"conflicts.{r}.{t}.{heads}.json")
+            if not os.path.exists(p):
+                continue
+            c = json.load(open(p))
+            print(f"| {r} | {t} | {c['sentences']} | {', '.join(c['heads'])} | {c['spans']} | {c['conflicting_pairs']} | "
+                  f"{c['sentences_with_conflict']} | {c['agreeing_duplicates']} |")
 PY
 cat "$out/summary.md"

@@ -57,6 +57,9 @@ pub struct ConflictsArgs {
     /// `train --head unified`); without it every type is its own.
     #[arg(long)]
     pub type_map: Option<PathBuf>,
+    /// Only these tasks' slot heads (comma list; default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub tasks: Vec<String>,
     /// The sentences.
     #[command(flatten)]
     pub input: UnlabelledInput,
@@ -518,7 +521,8 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Runs `conflicts`.
 fn run_conflicts(a: &ConflictsArgs) -> Result<()> {
     let map = a.type_map.as_deref().map(TypeMap::load).transpose()?;
-    let c = crate::eval::conflicts::count(&a.checkpoint, map.as_ref(), a.input.sentences()?)?;
+    let c =
+        crate::eval::conflicts::count(&a.checkpoint, map.as_ref(), &a.tasks, a.input.sentences()?)?;
     a.input.print(&c, || {
         format!(
             "{} sentences of {} through slot heads {:?}: {} spans, {} conflicting pairs \

@@ -431,7 +431,7 @@ fn a_unified_run_trains_scores_per_dataset_and_compresses_to_one_task() {
 
     // One slot head: nothing to reconcile. The per-dataset model has two.
     let sents = picotag_quantize::data::load_split(&r.tasks[1].train).unwrap();
-    let c = picotag_quantize::eval::conflicts::count(&out.join("best"), None, sents).unwrap();
+    let c = picotag_quantize::eval::conflicts::count(&out.join("best"), None, &[], sents).unwrap();
     assert_eq!(c.heads, ["slots"]);
     assert_eq!(c.conflicting_pairs + c.agreeing_duplicates, 0);
     assert!(c.spans > 0);
@@ -527,8 +527,17 @@ fn refining_the_heads_keeps_the_encoder_and_scores_per_task() {
 
     // Per-dataset heads on the bio sentences: two heads, so spans can clash.
     let sents = picotag_quantize::data::load_split(&r.tasks[1].train).unwrap();
-    let c = picotag_quantize::eval::conflicts::count(&out.join("best"), None, sents).unwrap();
+    let c = picotag_quantize::eval::conflicts::count(&out.join("best"), None, &[], sents.clone())
+        .unwrap();
     assert_eq!(c.heads, ["slu", "bio"]);
+    let only = ["bio".to_string()];
+    let c = picotag_quantize::eval::conflicts::count(&out.join("best"), None, &only, sents.clone())
+        .unwrap();
+    assert_eq!((c.heads.len(), c.conflicting_pairs), (1, 0));
+    let bad = ["nope".to_string()];
+    assert!(
+        picotag_quantize::eval::conflicts::count(&out.join("best"), None, &bad, sents).is_err()
+    );
 
     // Refining needs the checkpoint's heads: other tasks are refused.
     let mut other = refine.clone();

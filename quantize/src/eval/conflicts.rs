@@ -35,14 +35,33 @@ pub struct Conflicts {
 /// Runs every slot head of the checkpoint in `dir` over `sentences` (one
 /// encoder pass) and counts where they disagree. `map` says which types of
 /// different tasks are the same (`TASK:TYPE` → type); without it, or for a
-/// type it does not list, a type is its own name.
-pub fn count(dir: &Path, map: Option<&TypeMap>, sentences: Vec<Sentence>) -> Result<Conflicts> {
+/// type it does not list, a type is its own name. `tasks` (non-empty) runs
+/// only those tasks' slot heads.
+pub fn count(
+    dir: &Path,
+    map: Option<&TypeMap>,
+    tasks: &[String],
+    sentences: Vec<Sentence>,
+) -> Result<Conflicts> {
     let dev = Device::Cpu;
     let model = Model::load(dir, false, &dev)?;
     let tok = Tok::from_json(&model.meta.tokenizer)?;
     let max_len = model.meta.architecture.max_positions.min(128);
     let items = prepare(&tok, sentences, max_len)?;
-    let ths: Vec<_> = model.tasks.iter().collect();
+    let ths: Vec<_> = model
+        .tasks
+        .iter()
+        .filter(|t| tasks.is_empty() || tasks.contains(&t.task))
+        .collect();
+    if let Some(t) = tasks
+        .iter()
+        .find(|t| !model.tasks.iter().any(|m| &m.task == *t))
+    {
+        return Err(crate::error::Error::Model(format!(
+            "no slot head of task {t:?} in {}",
+            dir.display()
+        )));
+    }
     let preds = predict_many(&model, &ths, &items, &dev)?;
     let unified_type = |task: &str, ty: &str| -> String {
         map.and_then(|m| m.types.get(&format!("{task}:{ty}")))
