@@ -122,14 +122,13 @@ pub fn forward(
         let mut guard = cell.borrow_mut();
         let s = &mut *guard;
         let x = grow(hidden, t * h);
-        enc.embed(file, ids, x, grow(&mut s.row, h))?;
         let body = Layers {
             file,
             enc,
             isa,
             s,
             x,
-            t,
+            ids,
         };
         kernels::with_vector_isa(isa, body)?;
         hidden.truncate(t * h);
@@ -137,16 +136,16 @@ pub fn forward(
     })
 }
 
-/// The encoder layers over the embedded `x` (`[t, hidden]`), in place, as
-/// work for [`kernels::with_vector_isa`]: its f32 loops are compiled for the
-/// ISA's vector unit.
+/// The embedding of `ids` into `x` (`[t, hidden]`) and the encoder layers
+/// over it, in place, as work for [`kernels::with_vector_isa`]: its f32
+/// loops are compiled for the ISA's vector unit.
 struct Layers<'a> {
     file: &'a ModelFile,
     enc: &'a EncoderRef,
     isa: Isa,
     s: &'a mut Scratch,
     x: &'a mut [f32],
-    t: usize,
+    ids: &'a [u32],
 }
 
 impl kernels::VectorBody for Layers<'_> {
@@ -159,9 +158,10 @@ impl kernels::VectorBody for Layers<'_> {
             isa,
             s,
             x,
-            t,
+            ids,
         } = self;
-        layers(file, enc, isa, s, x, t)
+        enc.embed(file, ids, x, grow(&mut s.row, enc.arch.hidden))?;
+        layers(file, enc, isa, s, x, ids.len())
     }
 }
 

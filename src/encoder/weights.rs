@@ -69,10 +69,15 @@ impl Mat<'_> {
                 }
             }
             MatData::I8Packed(w, s) => {
+                // Row r's values stand in groups of KR, one group every
+                // NR * KR values (see `kernels::packed_index`).
                 let sc = s.get(r);
                 let kp = kernels::padded_k(k);
-                for (c, o) in out.iter_mut().enumerate() {
-                    *o = w[kernels::packed_index(r, c, kp)] as f32 * sc;
+                let base = kernels::packed_index(r, 0, kp);
+                let stride = kernels::NR * kernels::KR;
+                for (g, o) in out.chunks_mut(kernels::KR).enumerate() {
+                    let src = &w[base + g * stride..base + g * stride + o.len()];
+                    o.iter_mut().zip(src).for_each(|(o, &v)| *o = v as f32 * sc);
                 }
             }
         }
@@ -254,6 +259,7 @@ pub struct EncoderRef {
 impl EncoderRef {
     /// Writes the embeddings of `ids` (word + position + token type 0, then
     /// LayerNorm) into `x` (`[ids.len(), hidden]`); `tmp` holds `hidden` values.
+    #[inline(always)]
     pub fn embed(
         &self,
         file: &ModelFile,
