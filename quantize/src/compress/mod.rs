@@ -16,11 +16,11 @@ use candle_core::Device;
 use picotag::format::{ModelMeta, ModelWriter};
 use serde_json::{json, Value};
 
+use crate::data::unified::recipe_views;
 use crate::error::Result;
 use crate::model::params::load_safetensors;
 use crate::model::read_meta;
 
-use crate::data::unified::recipe_views;
 pub use scores::{dev_scores, dev_sets};
 
 /// How the word and position embedding tables are stored.
@@ -68,11 +68,13 @@ pub fn compress(checkpoint: &Path, out: &Path, opts: &CompressOptions) -> Result
     w.write(out)?;
     if opts.eval {
         let sets = dev_sets(&meta, &opts.dev)?;
-        let views = match meta.provenance.get("recipe") {
-            Some(r) => match serde_json::from_value::<crate::train::Recipe>(r.clone()) {
-                Ok(r) => recipe_views(&r)?,
-                Err(_) => None,
-            },
+        // A training recipe (a distillation's is another shape: no views).
+        let recipe = meta
+            .provenance
+            .get("recipe")
+            .and_then(|r| serde_json::from_value::<crate::train::Recipe>(r.clone()).ok());
+        let views = match &recipe {
+            Some(r) => recipe_views(r)?,
             None => None,
         };
         w.meta_mut().scores = dev_scores(out, &sets, views.as_ref())?;

@@ -235,6 +235,19 @@ pub fn exclude_other_domains(views: &mut [TaskView], domains: &[Option<&str>]) {
     }
 }
 
+/// [`unify`] of a recipe's tasks (`own`, in recipe order) with the recipe's
+/// domains applied ([`exclude_other_domains`]).
+pub fn unify_recipe(
+    map: &TypeMap,
+    recipe: &crate::train::Recipe,
+    own: &[(&str, &Vocab, Scheme)],
+) -> Result<Vec<TaskView>> {
+    let mut views = unify(map, own)?;
+    let domains: Vec<Option<&str>> = recipe.tasks.iter().map(|t| t.domain.as_deref()).collect();
+    exclude_other_domains(&mut views, &domains);
+    Ok(views)
+}
+
 /// The views of a unified recipe's datasets built from their training
 /// labels at word level (enough for scoring: the types and their renames),
 /// domains applied; by task name. `None` for a per-dataset recipe.
@@ -255,9 +268,7 @@ pub fn recipe_views(recipe: &crate::train::Recipe) -> Result<Option<BTreeMap<Str
         vocabs.push((t.name.as_str(), v, scheme));
     }
     let own: Vec<(&str, &Vocab, Scheme)> = vocabs.iter().map(|(n, v, s)| (*n, v, *s)).collect();
-    let mut views = unify(map, &own)?;
-    let domains: Vec<Option<&str>> = recipe.tasks.iter().map(|t| t.domain.as_deref()).collect();
-    exclude_other_domains(&mut views, &domains);
+    let views = unify_recipe(map, recipe, &own)?;
     Ok(Some(
         recipe
             .tasks

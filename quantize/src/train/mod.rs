@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::asr::{asr_form, with_asr_copies};
 use crate::data::encode::Tok;
 use crate::data::labels::{detect_scheme, Vocab, BCLS_LABELS, MCLS_LABELS, MTCLS_LABELS};
-use crate::data::unified::{exclude_other_domains, unify, TaskView, TypeMap};
+use crate::data::unified::{unify_recipe, TaskView, TypeMap};
 use crate::data::{load_split, TaskSpec};
 use crate::error::{Error, Result};
 use crate::eval::{predict, prepare, score_in, EvalSentence};
@@ -259,9 +259,7 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
             .iter()
             .map(|t| (t.spec.name.as_str(), &t.slots, t.scheme))
             .collect();
-        let mut views = unify(map, &own)?;
-        let domains: Vec<Option<&str>> = r.tasks.iter().map(|t| t.domain.as_deref()).collect();
-        exclude_other_domains(&mut views, &domains);
+        let views = unify_recipe(map, r, &own)?;
         for (t, v) in out.iter_mut().zip(views) {
             for e in &mut t.train {
                 for s in &mut e.slot {
