@@ -1,11 +1,12 @@
-//! The f32 loops of the encoder (LayerNorm, softmax, GELU, the attention
-//! products), compiled for the vector unit of an ISA.
+//! The f32 loops of the encoder and heads (embedding, LayerNorm, softmax,
+//! GELU, the attention products, the head dot products), compiled for the
+//! vector unit of an ISA.
 //!
 //! The crate is built for the baseline of its target (SSE2 on x86-64), so
-//! those loops vectorize 4 wide. [`with_vector_isa`] runs a closure inside a
-//! function compiled with AVX2 (and AVX-512 F for [`Isa::Avx512Vnni`]), and
-//! the `#[inline(always)]` loops of `encoder::ops` are compiled into it 8 or
-//! 16 wide. FMA is not enabled: every product and sum rounds as in the
+//! those loops vectorize 4 wide. [`with_vector_isa`] runs a [`VectorBody`]
+//! inside a function compiled with AVX2 (and AVX-512 F for
+//! [`Isa::Avx512Vnni`]), and the `#[inline(always)]` loops of
+//! `encoder::ops` are compiled into it 8 or 16 wide. FMA is not enabled: every product and sum rounds as in the
 //! baseline build and the loops keep their order, so the results are the
 //! same bit for bit on every path (tested).
 //!
