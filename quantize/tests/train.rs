@@ -8,69 +8,7 @@ use candle_core::Device;
 use picotag_quantize::data::encode::Tok;
 use picotag_quantize::model::Model;
 use picotag_quantize::train::batch::{Batch, Example};
-use picotag_quantize::train::optim::AdamWConfig;
-use picotag_quantize::train::schedule::Schedule;
-use picotag_quantize::train::{
-    load_tasks, step, train, AuxHeads, InitFrom, Recipe, RunControl, TaskRecipe,
-};
-
-fn setup(tmp: &Path) -> Recipe {
-    let tk = common::write_tokenizer(tmp);
-    let slu = common::write_slu(&tmp.join("slu"));
-    let bio = common::write_bio(&tmp.join("bio"));
-    let vocab = Tok::from_file(&tk).unwrap().vocab_size();
-    let arch = picotag::format::Architecture {
-        vocab_size: vocab,
-        hidden: 32,
-        layers: 2,
-        heads: 4,
-        intermediate: 64,
-        max_positions: 64,
-        type_vocab_size: 2,
-        layer_norm_eps: 1e-12,
-        embedding_rank: None,
-    };
-    Recipe {
-        tasks: vec![
-            TaskRecipe {
-                name: "slu".into(),
-                train: slu.join("train"),
-                dev: slu.join("valid"),
-                weight: 1.0,
-                asr: false,
-                domain: None,
-            },
-            TaskRecipe {
-                name: "bio".into(),
-                train: bio.join("train.tsv"),
-                dev: bio.join("devel.tsv"),
-                weight: 0.5,
-                asr: false,
-                domain: None,
-            },
-        ],
-        init: InitFrom::Random(arch, tk),
-        epochs: 3,
-        batch_size: 2,
-        max_tokens: 4096,
-        max_len: 12,
-        lr: 3e-3,
-        warmup: 0.1,
-        adamw: AdamWConfig::default(),
-        dropout: 0.1,
-        seed: 5,
-        schedule: Schedule::Mixed,
-        aux: AuxHeads {
-            bcls: true,
-            mcls: true,
-            mtcls: true,
-        },
-        aux_weight: 0.5,
-        freeze_word_embeddings: true,
-        unified: None,
-        finetune_heads: false,
-    }
-}
+use picotag_quantize::train::{load_tasks, step, train, Recipe, RunControl};
 
 fn ctl(out: PathBuf, resume: bool, max_steps: Option<u64>) -> RunControl {
     RunControl {
@@ -119,7 +57,7 @@ fn mean_loss(model: &Model, r: &Recipe) -> f32 {
 #[test]
 fn smoke_run_lowers_the_loss_and_keeps_the_best() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut r = setup(tmp.path());
+    let mut r = common::tiny_recipe(tmp.path());
     r.epochs = 12;
     let out = tmp.path().join("run");
     // Loss of the initial model (the same seed builds the same heads).
@@ -173,7 +111,7 @@ fn smoke_run_lowers_the_loss_and_keeps_the_best() {
 #[test]
 fn resume_gives_the_same_result_as_a_straight_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = setup(tmp.path());
+    let r = common::tiny_recipe(tmp.path());
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     train(&r, &ctl(a.clone(), false, Some(7))).unwrap();
     // "killed" after 3 steps (the checkpoint at step 2 is overwritten at the stop), then resumed.
@@ -253,7 +191,7 @@ fn eval_contract_on_a_ptag_model() {
 #[test]
 fn gate_negatives_train_other_domains_has_slot_heads() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut r = setup(tmp.path());
+    let mut r = common::tiny_recipe(tmp.path());
     let out = tmp.path().join("run");
     train(&r, &ctl(out.clone(), false, Some(0))).unwrap();
     let model = Model::load(&out.join("last"), true, &Device::Cpu).unwrap();

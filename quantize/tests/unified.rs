@@ -15,11 +15,7 @@ use picotag_quantize::data::unified::{unify, TypeMap};
 use picotag_quantize::model::ops::{cross_entropy, partial_label_nll};
 use picotag_quantize::model::Model;
 use picotag_quantize::train::batch::{Batch, Example};
-use picotag_quantize::train::optim::AdamWConfig;
-use picotag_quantize::train::schedule::Schedule;
-use picotag_quantize::train::{
-    load_tasks, step, train, AuxHeads, InitFrom, Recipe, RunControl, TaskRecipe,
-};
+use picotag_quantize::train::{load_tasks, step, train, AuxHeads, InitFrom, Recipe, RunControl};
 
 fn vocab(labels: &[&str]) -> Vocab {
     Vocab::build(labels.iter().copied(), Some("O"))
@@ -210,55 +206,19 @@ fn write_map(dir: &Path) -> PathBuf {
 }
 
 fn recipe(tmp: &Path, unified: bool) -> Recipe {
-    let tk = common::write_tokenizer(tmp);
-    let slu = common::write_slu(&tmp.join("slu"));
-    let bio = common::write_bio(&tmp.join("bio"));
-    let vocab = Tok::from_file(&tk).unwrap().vocab_size();
-    let arch = picotag::format::Architecture {
-        vocab_size: vocab,
-        hidden: 32,
-        layers: 2,
-        heads: 4,
-        intermediate: 64,
-        max_positions: 64,
-        type_vocab_size: 2,
-        layer_norm_eps: 1e-12,
-        embedding_rank: None,
+    let mut r = common::tiny_recipe(tmp);
+    r.tasks[1].weight = 1.0;
+    r.epochs = 60;
+    r.max_len = 24;
+    r.dropout = 0.0;
+    r.seed = 9;
+    r.aux = AuxHeads {
+        bcls: true,
+        mcls: false,
+        mtcls: false,
     };
-    let task = |name: &str, train: PathBuf, dev: PathBuf| TaskRecipe {
-        name: name.into(),
-        train,
-        dev,
-        weight: 1.0,
-        asr: false,
-        domain: None,
-    };
-    Recipe {
-        tasks: vec![
-            task("slu", slu.join("train"), slu.join("valid")),
-            task("bio", bio.join("train.tsv"), bio.join("devel.tsv")),
-        ],
-        init: InitFrom::Random(arch, tk),
-        epochs: 60,
-        batch_size: 2,
-        max_tokens: 4096,
-        max_len: 24,
-        lr: 3e-3,
-        warmup: 0.1,
-        adamw: AdamWConfig::default(),
-        dropout: 0.0,
-        seed: 9,
-        schedule: Schedule::Mixed,
-        aux: AuxHeads {
-            bcls: true,
-            mcls: false,
-            mtcls: false,
-        },
-        aux_weight: 0.5,
-        freeze_word_embeddings: true,
-        unified: unified.then(|| TypeMap::load(&write_map(tmp)).unwrap()),
-        finetune_heads: false,
-    }
+    r.unified = unified.then(|| TypeMap::load(&write_map(tmp)).unwrap());
+    r
 }
 
 fn ctl(out: PathBuf) -> RunControl {

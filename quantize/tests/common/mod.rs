@@ -124,3 +124,69 @@ pub fn write_bio(dir: &Path) -> PathBuf {
     std::fs::write(dir.join("devel.tsv"), &text).unwrap();
     dir.to_path_buf()
 }
+
+/// A two-task recipe (tiny SLU with intents + tiny bio, weight 0.5) on a
+/// random 2-layer 32-wide encoder with the tiny tokenizer, all written into
+/// `tmp`; aux heads on, 3 epochs.
+pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::train::Recipe {
+    use picotag_quantize::train::optim::AdamWConfig;
+    use picotag_quantize::train::schedule::Schedule;
+    use picotag_quantize::train::{AuxHeads, InitFrom, Recipe, TaskRecipe};
+    let tk = write_tokenizer(tmp);
+    let slu = write_slu(&tmp.join("slu"));
+    let bio = write_bio(&tmp.join("bio"));
+    let vocab = picotag_quantize::data::encode::Tok::from_file(&tk)
+        .unwrap()
+        .vocab_size();
+    let arch = picotag::format::Architecture {
+        vocab_size: vocab,
+        hidden: 32,
+        layers: 2,
+        heads: 4,
+        intermediate: 64,
+        max_positions: 64,
+        type_vocab_size: 2,
+        layer_norm_eps: 1e-12,
+        embedding_rank: None,
+    };
+    Recipe {
+        tasks: vec![
+            TaskRecipe {
+                name: "slu".into(),
+                train: slu.join("train"),
+                dev: slu.join("valid"),
+                weight: 1.0,
+                asr: false,
+                domain: None,
+            },
+            TaskRecipe {
+                name: "bio".into(),
+                train: bio.join("train.tsv"),
+                dev: bio.join("devel.tsv"),
+                weight: 0.5,
+                asr: false,
+                domain: None,
+            },
+        ],
+        init: InitFrom::Random(arch, tk),
+        epochs: 3,
+        batch_size: 2,
+        max_tokens: 4096,
+        max_len: 12,
+        lr: 3e-3,
+        warmup: 0.1,
+        adamw: AdamWConfig::default(),
+        dropout: 0.1,
+        seed: 5,
+        schedule: Schedule::Mixed,
+        aux: AuxHeads {
+            bcls: true,
+            mcls: true,
+            mtcls: true,
+        },
+        aux_weight: 0.5,
+        freeze_word_embeddings: true,
+        unified: None,
+        finetune_heads: false,
+    }
+}
