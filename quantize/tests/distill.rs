@@ -14,11 +14,7 @@ use picotag_quantize::distill::loss::{kd_kl, Distiller, KdWeights};
 use picotag_quantize::distill::{distill, hidden_map, init_student, student_heads, DistillRecipe};
 use picotag_quantize::model::Model;
 use picotag_quantize::train::batch::{Batch, Example};
-use picotag_quantize::train::optim::AdamWConfig;
-use picotag_quantize::train::schedule::Schedule;
-use picotag_quantize::train::{
-    load_tasks, train, AuxHeads, InitFrom, Recipe, RunControl, TaskData, TaskRecipe,
-};
+use picotag_quantize::train::{load_tasks, train, InitFrom, Recipe, RunControl, TaskData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -50,50 +46,12 @@ fn ctl(out: PathBuf, resume: bool, max_steps: Option<u64>) -> RunControl {
 /// A 3-layer teacher (hidden 32) trained for a few steps on two tiny tasks;
 /// returns its checkpoint folder and the tasks' recipe.
 fn teacher(tmp: &Path) -> (PathBuf, Recipe) {
-    let tk = common::write_tokenizer(tmp);
-    let slu = common::write_slu(&tmp.join("slu"));
-    let bio = common::write_bio(&tmp.join("bio"));
+    // The shared tiny recipe, on a 3-layer encoder with trainable word embeddings.
+    let mut r = common::tiny_recipe(tmp);
+    let tk = tmp.join("tokenizer.json");
     let vocab = Tok::from_file(&tk).unwrap().vocab_size();
-    let r = Recipe {
-        tasks: vec![
-            TaskRecipe {
-                name: "slu".into(),
-                train: slu.join("train"),
-                dev: slu.join("valid"),
-                weight: 1.0,
-                asr: false,
-                domain: None,
-            },
-            TaskRecipe {
-                name: "bio".into(),
-                train: bio.join("train.tsv"),
-                dev: bio.join("devel.tsv"),
-                weight: 0.5,
-                asr: false,
-                domain: None,
-            },
-        ],
-        init: InitFrom::Random(arch(vocab, 32, 3, None), tk),
-        epochs: 3,
-        batch_size: 2,
-        max_tokens: 4096,
-        max_len: 12,
-        lr: 3e-3,
-        warmup: 0.1,
-        adamw: AdamWConfig::default(),
-        dropout: 0.1,
-        seed: 5,
-        schedule: Schedule::Mixed,
-        aux: AuxHeads {
-            bcls: true,
-            mcls: true,
-            mtcls: true,
-        },
-        aux_weight: 0.5,
-        freeze_word_embeddings: false,
-        unified: None,
-        finetune_heads: false,
-    };
+    r.init = InitFrom::Random(arch(vocab, 32, 3, None), tk);
+    r.freeze_word_embeddings = false;
     let out = tmp.join("teacher");
     train(&r, &ctl(out.clone(), false, Some(6))).unwrap();
     (out.join("last"), r)
