@@ -7,7 +7,9 @@
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use picotag::{TagOptions, Tagger, Tagging};
+use picotag::format::ModelFile;
+use picotag::tokenize::Tokenizer;
+use picotag::{OpenOptions, TagOptions, Tagger, Tagging};
 
 fn memory(c: &mut Criterion) {
     let (path, which) = common::model_path();
@@ -38,6 +40,19 @@ fn memory(c: &mut Criterion) {
     );
     drop(tagger);
     c.bench_function("open", |b| b.iter(|| Tagger::open(&path).unwrap()));
+    // Where open's time goes: without the checksum pass, and the tokenizer
+    // (vocabulary) alone.
+    let unverified = OpenOptions {
+        verify_checksum: false,
+    };
+    c.bench_function("open_unverified", |b| {
+        b.iter(|| Tagger::open_with(&path, unverified).unwrap())
+    });
+    let file = ModelFile::open(&path, unverified).expect("open the model");
+    let json = &file.meta().tokenizer;
+    c.bench_function("tokenizer_from_json", |b| {
+        b.iter(|| Tokenizer::from_json(json).unwrap())
+    });
 }
 
 criterion_group!(benches, memory);

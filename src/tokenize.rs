@@ -13,8 +13,10 @@
 
 mod config;
 mod normalize;
+mod vocab;
 
 pub use normalize::BertNormalizer;
+pub use vocab::Vocab;
 
 use crate::error::{Error, Result};
 
@@ -22,9 +24,9 @@ use crate::error::{Error, Result};
 pub struct Tokenizer {
     normalizer: Option<BertNormalizer>,
     /// Word-initial pieces.
-    start: config::Vocab,
+    start: Vocab,
     /// Word-continuing pieces, keyed without their prefix.
-    cont: config::Vocab,
+    cont: Vocab,
     unk: u32,
     max_chars: usize,
     /// Verbatim added tokens, longest first.
@@ -99,9 +101,9 @@ impl Tokenizer {
         let names = cfg.vocab.len() + extra;
         let max_id = cfg
             .vocab
-            .values()
-            .chain(cfg.added.iter().map(|(_, i)| i))
-            .copied()
+            .iter()
+            .map(|(_, i)| i)
+            .chain(cfg.added.iter().map(|(_, i)| *i))
             .max()
             .map_or(0, |m| m as usize + 1);
         let vocab_size = names.max(max_id);
@@ -110,19 +112,26 @@ impl Tokenizer {
                 .iter()
                 .find(|(a, _)| a == t)
                 .map(|&(_, i)| i)
-                .or_else(|| cfg.vocab.get(t).copied())
+                .or_else(|| cfg.vocab.get(t))
                 .ok_or_else(|| Error::Tokenizer(format!("vocabulary has no {t} token")))
         };
         let (cls, sep) = (id("[CLS]")?, id("[SEP]")?);
-        let unk = cfg.vocab[&cfg.unk_token];
+        let unk = cfg
+            .vocab
+            .get(&cfg.unk_token)
+            .ok_or_else(|| Error::Tokenizer("vocabulary has no unknown token".into()))?;
         let pre = &*cfg.continuing_prefix;
-        let n_cont = cfg.vocab.keys().filter(|t| t.starts_with(pre)).count();
-        let mut cont = config::Vocab::with_capacity_and_hasher(n_cont, Default::default());
-        cont.extend(
-            cfg.vocab
-                .iter()
-                .filter_map(|(t, &i)| Some((t.strip_prefix(pre)?.to_string(), i))),
-        );
+        let (mut n_cont, mut cont_bytes) = (0, 0);
+        for (t, _) in cfg.vocab.iter().filter(|(t, _)| t.starts_with(pre)) {
+            n_cont += 1;
+            cont_bytes += t.len() - pre.len();
+        }
+        let mut cont = Vocab::with_capacity(n_cont, cont_bytes);
+        for (t, i) in cfg.vocab.iter() {
+            if let Some(piece) = t.strip_prefix(pre) {
+                cont.insert(piece, i)?;
+            }
+        }
         let mut added: Vec<(Box<str>, u32)> = cfg
             .added
             .iter()
@@ -249,7 +258,7 @@ impl Tokenizer {
             while start < end {
                 let piece = &word[start..end];
                 let map = if start == 0 { &self.start } else { &self.cont };
-                if let Some(&id) = map.get(piece) {
+                if let Some(id) = map.get(piece) {
                     found = Some(id);
                     break;
                 }

@@ -1,12 +1,13 @@
 //! Reading the parts of a HF `tokenizer.json` that picotag implements, and
 //! rejecting the rest with [`Error::Tokenizer`].
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::normalize::BertNormalizer;
+pub use super::vocab::Vocab;
 use crate::error::{Error, Result};
 
 /// What the tokenizer needs from `tokenizer.json`.
@@ -25,10 +26,6 @@ pub struct Config {
     /// Added tokens matched verbatim in the raw input (content, id).
     pub added: Vec<(String, u32)>,
 }
-
-/// A token → id map with a fast (non-SipHash) hasher: the keys come from
-/// the model file, never from the input, so hash flooding is no concern.
-pub type Vocab = HashMap<String, u32, foldhash::fast::RandomState>;
 
 /// The parts of `tokenizer.json` read, typed where it pays: the vocabulary
 /// (tens of thousands of entries) goes straight into its map instead of
@@ -58,33 +55,49 @@ struct ModelPart {
     max_input_chars_per_word: Value,
 }
 
-/// Reads the vocabulary object into a list first and then into a map of
-/// exactly its size (JSON gives no length up front: a map filled as it is
-/// read would rehash a dozen times).
+/// Reads the vocabulary object straight into a [`Vocab`], borrowing each
+/// key from the JSON text unless it has escapes.
 fn vocab_map<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<Vocab>, D::Error> {
-    struct Pairs;
-    impl<'de> serde::de::Visitor<'de> for Pairs {
-        type Value = Vec<(String, u32)>;
+    struct Key<'a>(Cow<'a, str>);
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a token")
+                }
+                fn visit_borrowed_str<E>(self, s: &'de str) -> std::result::Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(s)))
+                }
+                fn visit_str<E>(self, s: &str) -> std::result::Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(s.to_string())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vocab;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a map of token to id")
         }
         fn visit_map<A: serde::de::MapAccess<'de>>(
             self,
             mut a: A,
-        ) -> std::result::Result<Self::Value, A::Error> {
-            let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0));
-            while let Some(p) = a.next_entry::<String, u32>()? {
-                v.push(p);
+        ) -> std::result::Result<Vocab, A::Error> {
+            // BERT-sized: 30k keys of 230 kB; the table grows past that.
+            let mut v = Vocab::with_capacity(32_768, 256 << 10);
+            while let Some((k, id)) = a.next_entry::<Key, u32>()? {
+                v.insert(&k.0, id).map_err(serde::de::Error::custom)?;
             }
             Ok(v)
         }
     }
-    let pairs = d.deserialize_map(Pairs)?;
-    let mut m = Vocab::with_capacity_and_hasher(pairs.len(), Default::default());
-    m.extend(pairs);
-    Ok(Some(m))
+    d.deserialize_map(Entries).map(Some)
 }
 
 fn bad(what: impl std::fmt::Display) -> Error {
