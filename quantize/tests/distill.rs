@@ -107,8 +107,9 @@ fn total_loss(dr: &DistillRecipe, teacher: &Model, s: &Model, tasks: &[TaskData]
         let ex: Vec<&Example> = t.train.iter().collect();
         let b = Batch::new(&ex, &Device::Cpu).unwrap();
         let th = s.task(&t.spec.name).unwrap().clone();
+        let tth = teacher.task(&t.spec.name).unwrap().clone();
         sum += d
-            .batch_loss(s, &th, &[], &b, 1.0, &mut None)
+            .batch_loss(s, &th, &tth, &[], None, &b, 1.0, &mut None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
@@ -335,7 +336,10 @@ fn every_student_parameter_gets_a_gradient() {
     let ex: Vec<&Example> = tasks[0].train.iter().collect();
     let b = Batch::new(&ex, &Device::Cpu).unwrap();
     let th = s.task("slu").unwrap().clone();
-    let loss = d.batch_loss(&s, &th, &[], &b, 1.0, &mut None).unwrap();
+    let tth = tm.task("slu").unwrap().clone();
+    let loss = d
+        .batch_loss(&s, &th, &tth, &[], None, &b, 1.0, &mut None)
+        .unwrap();
     let grads = loss.backward().unwrap();
     assert!(!s.params.trainable.is_empty());
     assert!(s.params.frozen.is_empty());

@@ -508,3 +508,110 @@ fn refining_the_heads_keeps_the_encoder_and_scores_per_task() {
         .to_string();
     assert!(err.contains("heads"), "{err}");
 }
+
+#[test]
+fn a_unified_teacher_distils_into_a_unified_student() {
+    use picotag_quantize::distill::loss::Distiller;
+    use picotag_quantize::distill::{
+        hidden_map, init_student, student_heads, training_recipe, DistillRecipe,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = recipe(tmp.path(), true);
+    r.epochs = 40;
+    let teacher_out = tmp.path().join("teacher");
+    train(&r, &ctl(teacher_out.clone())).unwrap();
+    let teacher_dir = teacher_out.join("best");
+
+    // The distill command finds the type map in the teacher: no --type-map.
+    let out = tmp.path().join("student");
+    let bin = env!("CARGO_BIN_EXE_picotag-quantize");
+    let o = std::process::Command::new(bin)
+        .arg("distill")
+        .arg("--teacher")
+        .arg(&teacher_dir)
+        .arg("--out")
+        .arg(&out)
+        .arg(format!("--task=slu={}", tmp.path().join("slu").display()))
+        .arg(format!(
+            "--task=bio={},weight=1",
+            tmp.path().join("bio").display()
+        ))
+        .args(["--layers", "1", "--hidden", "32", "--heads", "4"])
+        .args(["--intermediate", "64", "--max-positions", "64"])
+        .args(["--init-layers", "1", "--aux-weight", "0.1"])
+        .args(["--epochs", "40", "--batch-size", "2", "--max-len", "24"])
+        .args(["--lr", "3e-3", "--dropout", "0"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let student = Model::load(&out.join("best"), false, &Device::Cpu).unwrap();
+    let teacher = Model::load_frozen(&teacher_dir, &Device::Cpu).unwrap();
+    let names: Vec<&str> = student.meta.heads.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["slots", "slu.intent", "slu.bcls", "bio.bcls"]);
+    assert_eq!(student.meta.heads, teacher.meta.heads);
+    assert_eq!(
+        training_recipe(&student.meta).and_then(|r| r.unified),
+        r.unified
+    );
+    // Scored per dataset through the one head, like the teacher.
+    let tasks = dev_tasks(&out);
+    for t in ["slu", "bio"] {
+        let f1 = tasks[t]["f1"].as_f64().unwrap();
+        assert!(f1 > 0.8, "{t}: student dev F1 {f1}");
+        assert!(tasks[t]["foreign_spans"].is_u64(), "{t}");
+    }
+
+    // The gold term of the unified head is the partial-label loss: with the
+    // KL and aux terms off, the distillation loss is the training loss.
+    let mut dr: DistillRecipe =
+        serde_json::from_value(student.meta.provenance["recipe"].clone()).unwrap();
+    dr.weights.alpha_kd = 0.0;
+    dr.weights.alpha_gold = 1.0;
+    let tok = Tok::from_json(&teacher.meta.tokenizer).unwrap();
+    let tasks = load_tasks(&dr.base, &tok, None).unwrap();
+    let heads = student_heads(&teacher, &tasks).unwrap();
+    let s = init_student(&dr, &teacher, heads, "s", &Device::Cpu).unwrap();
+    let d = Distiller {
+        teacher: &teacher,
+        weights: dr.weights,
+        aux_weight: 0.0,
+        hidden: hidden_map(&dr, &teacher).unwrap(),
+    };
+    for td in &tasks {
+        let ex: Vec<&Example> = td.train.iter().collect();
+        let b = Batch::new(&ex, &Device::Cpu).unwrap();
+        let (sth, tth) = (td.heads(&s).unwrap(), td.heads(&teacher).unwrap());
+        let o_set = td.unified.as_ref().map(|v| v.o_set.as_slice());
+        assert!(o_set.is_some_and(|o| o.iter().filter(|&&x| x > 0.0).count() > 1));
+        let kd = d
+            .batch_loss(&s, &sth, &tth, &[], o_set, &b, 1.0, &mut None)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let gold = step::batch_loss(&s, &sth, &[], o_set, &b, 1.0, 0.0, &mut None)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!((kd - gold).abs() < 1e-5, "{}: {kd} vs {gold}", td.spec.name);
+        let ce = step::batch_loss(&s, &sth, &[], None, &b, 1.0, 0.0, &mut None)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(ce > kd + 1e-3, "{}: CE {ce}, partial {kd}", td.spec.name);
+    }
+
+    // Compressed, it stores per-dataset scores through the unified head.
+    let ptag = tmp.path().join("s.ptag");
+    let opts = picotag_quantize::compress::CompressOptions {
+        fp32: false,
+        embeddings: picotag_quantize::compress::EmbeddingPrecision::I8,
+        eval: true,
+        dev: vec![],
+    };
+    let c = picotag_quantize::compress::compress(&out.join("best"), &ptag, &opts).unwrap();
+    let stored = c.scores["tasks"].as_object().unwrap();
+    assert_eq!(
+        stored.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["bio", "slu"]
+    );
+}

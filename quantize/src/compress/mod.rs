@@ -68,11 +68,7 @@ pub fn compress(checkpoint: &Path, out: &Path, opts: &CompressOptions) -> Result
     w.write(out)?;
     if opts.eval {
         let sets = dev_sets(&meta, &opts.dev)?;
-        // A training recipe (a distillation's is another shape: no views).
-        let recipe = meta
-            .provenance
-            .get("recipe")
-            .and_then(|r| serde_json::from_value::<crate::train::Recipe>(r.clone()).ok());
+        let recipe = crate::distill::training_recipe(&meta);
         let views = match &recipe {
             Some(r) => recipe_views(r)?,
             None => None,

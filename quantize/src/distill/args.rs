@@ -7,7 +7,7 @@ use picotag::format::Architecture;
 
 use super::init::StudentInit;
 use super::loss::KdWeights;
-use super::{distill, DistillRecipe};
+use super::{distill, training_recipe, DistillRecipe};
 use crate::cli::parse_aux;
 use crate::data::TaskSpec;
 use crate::error::{Error, Result};
@@ -179,7 +179,8 @@ impl DistillArgs {
             aux: parse_aux("none")?,
             aux_weight: self.aux_weight,
             freeze_word_embeddings: !self.train_word_embeddings,
-            unified: None,
+            // A unified teacher is distilled into a unified student: same map.
+            unified: training_recipe(&teacher).and_then(|r| r.unified),
             finetune_heads: false,
         };
         let dr = DistillRecipe {

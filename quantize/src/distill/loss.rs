@@ -1,15 +1,18 @@
 //! The distillation loss of one mini-batch: on every head of the batch's task,
 //! `α_kd · KL(teacher_T ‖ student_T) · T² + α_gold · CE(gold)`, plus an optional
-//! MSE between mapped hidden states.
+//! MSE between mapped hidden states. On a unified slot head the gold term is
+//! the partial-label loss and the KL term covers every type: the teacher's
+//! view of the types a dataset does not annotate is what the student learns
+//! there.
 
 use candle_core::{Tensor, D};
 
 use crate::error::Result;
 use crate::model::heads::TaskHeads;
-use crate::model::ops::{cross_entropy, Dropout};
+use crate::model::ops::{cross_entropy, partial_label_nll, Dropout};
 use crate::model::Model;
 use crate::train::batch::Batch;
-use crate::train::step::negatives_loss;
+use crate::train::step::{negatives_loss, partial_targets};
 
 /// Loss weights and temperature.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -74,13 +77,17 @@ impl Distiller<'_> {
     /// where each head's term is `α_kd · KL · T² + α_gold · CE`, and
     /// `negatives` the gold "no" loss of the other domains' has-slot heads
     /// of the student (`crate::train::step::gate_negatives`; no teacher term:
-    /// the teacher may never have seen such negatives).
+    /// the teacher may never have seen such negatives). `sth` and `tth` are
+    /// the task's heads in the student and the teacher; with `o_set` (a
+    /// unified slot head) the slots' gold term is the partial-label loss.
     #[allow(clippy::too_many_arguments)]
     pub fn batch_loss(
         &self,
         student: &Model,
         sth: &TaskHeads,
+        tth: &TaskHeads,
         negatives: &[usize],
+        o_set: Option<&[f32]>,
         batch: &Batch,
         weight: f64,
         drop: &mut Option<Dropout>,
@@ -88,7 +95,6 @@ impl Distiller<'_> {
         let (b, t) = (batch.b, batch.t);
         let w = self.weights;
         let teacher = self.teacher;
-        let tth = teacher.task(&sth.task)?;
         let mse = w.hidden_mse > 0.0 && !self.hidden.pairs.is_empty();
         let (s_all, t_all) = if mse {
             (
@@ -128,7 +134,20 @@ impl Distiller<'_> {
                 gold,
             )
         };
-        let mut loss = token(sth.slots, tth.slots, &batch.slot)?;
+        let mut loss = match o_set {
+            None => token(sth.slots, tth.slots, &batch.slot)?,
+            Some(o) => {
+                let s = student.heads[sth.slots].logits(&s_rows)?;
+                let kd = kd_kl(
+                    &s,
+                    &teacher.heads[tth.slots].logits(&t_rows)?,
+                    w.temperature,
+                )?;
+                let gold = batch.slot.to_vec1::<u32>()?;
+                let nll = partial_label_nll(&s, &partial_targets(&gold, o, s.device())?)?;
+                ((kd * w.alpha_kd)? + (nll * w.alpha_gold)?)?
+            }
+        };
         if let (Some(s), Some(t), Some(y)) = (sth.intent, tth.intent, &batch.intent) {
             loss = (loss + sentence(s, t, y)?)?;
         }

@@ -45,6 +45,22 @@ pub struct DistillRecipe {
     pub base: Recipe,
 }
 
+/// The training recipe a checkpoint or model was made with: a `train`
+/// recipe, or the base recipe of a distillation (whose tasks and type map
+/// are the student's). `None` when the provenance holds neither.
+pub fn training_recipe(meta: &ModelMeta) -> Option<Recipe> {
+    let r = meta.provenance.get("recipe")?;
+    serde_json::from_value::<Recipe>(r.clone())
+        .ok()
+        .or_else(|| {
+            Some(
+                serde_json::from_value::<DistillRecipe>(r.clone())
+                    .ok()?
+                    .base,
+            )
+        })
+}
+
 /// The teacher's auxiliary heads (those of the first task).
 fn teacher_aux(teacher: &Model, task: &str) -> Result<AuxHeads> {
     let th = teacher.task(task)?;
@@ -229,7 +245,10 @@ pub fn distill(dr: &DistillRecipe, ctl: &RunControl) -> Result<TrainState> {
     let mut loss_fn =
         |m: &Model, th: &TaskHeads, b: &Batch, td: &TaskData, drop: &mut Option<Dropout>| {
             let neg = negatives.get(&td.spec.name).map_or(&[][..], Vec::as_slice);
-            distiller.batch_loss(m, th, neg, b, td.spec.weight as f64, drop)
+            let tth = td.heads(&teacher)?;
+            let o_set = td.unified.as_ref().map(|v| v.o_set.as_slice());
+            let w = td.spec.weight as f64;
+            distiller.batch_loss(m, th, &tth, neg, o_set, b, w, drop)
         };
     run_epochs(
         r,
