@@ -61,14 +61,18 @@ pub fn training_recipe(meta: &ModelMeta) -> Option<Recipe> {
         })
 }
 
-/// The teacher's auxiliary heads (those of the first task).
-fn teacher_aux(teacher: &Model, task: &str) -> Result<AuxHeads> {
-    let th = teacher.task(task)?;
-    Ok(AuxHeads {
-        bcls: th.bcls.is_some(),
-        mcls: th.mcls.is_some(),
-        mtcls: th.mtcls.is_some(),
-    })
+/// The teacher's auxiliary heads (those of the first task), found by name
+/// (a unified teacher has no per-task slot heads to start from).
+fn teacher_aux(teacher: &Model, task: &str) -> AuxHeads {
+    let has = |suffix: &str| {
+        let name = format!("{task}.{suffix}");
+        teacher.meta.heads.iter().any(|h| h.name == name)
+    };
+    AuxHeads {
+        bcls: has("bcls"),
+        mcls: has("mcls"),
+        mtcls: has("mtcls"),
+    }
 }
 
 /// The student's heads: the teacher's heads of the distilled tasks, checked
@@ -77,7 +81,7 @@ pub fn student_heads(teacher: &Model, tasks: &[TaskData]) -> Result<Vec<HeadMeta
     let first = tasks
         .first()
         .ok_or_else(|| Error::Spec("distill needs at least one --task".into()))?;
-    let aux = teacher_aux(teacher, &first.spec.name)?;
+    let aux = teacher_aux(teacher, &first.spec.name);
     let from_data = head_metas(tasks, aux);
     for h in &from_data {
         let t = teacher
