@@ -130,10 +130,13 @@ fn checkpoint(dir: &Path, rank: Option<usize>, dev: Option<&Path>) -> PathBuf {
     }
     let mut provenance = BTreeMap::new();
     if let Some(dev) = dev {
-        provenance.insert(
-            "recipe".to_string(),
-            serde_json::json!({"tasks": [{"name": "slu", "train": dev, "dev": dev}]}),
-        );
+        // A training recipe whose one task is scored on `dev`.
+        std::fs::create_dir_all(dir.join("recipe")).unwrap();
+        let mut r = common::tiny_recipe(&dir.join("recipe"));
+        r.tasks.truncate(1);
+        r.tasks[0].train = dev.to_path_buf();
+        r.tasks[0].dev = dev.to_path_buf();
+        provenance.insert("recipe".to_string(), serde_json::to_value(&r).unwrap());
     }
     let meta = ModelMeta {
         name: "tiny".into(),

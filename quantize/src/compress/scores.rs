@@ -18,28 +18,18 @@ pub fn dev_sets(
     meta: &ModelMeta,
     overrides: &[(String, PathBuf)],
 ) -> Result<Vec<(String, PathBuf)>> {
-    let recipe: Vec<(String, PathBuf)> = meta
-        .provenance
-        .get("recipe")
-        .and_then(|r| r.get("tasks"))
-        .and_then(Value::as_array)
-        .map(|ts| {
-            ts.iter()
-                .filter_map(|t| {
-                    let name = t.get("name")?.as_str()?;
-                    let dev = t.get("dev")?.as_str()?;
-                    Some((name.to_string(), PathBuf::from(dev)))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    // The recipe of a training or a distillation run.
+    let trained = crate::distill::training_recipe(meta);
+    let recipe: Vec<(String, PathBuf)> = trained
+        .iter()
+        .flat_map(|r| &r.tasks)
+        .map(|t| (t.name.clone(), t.dev.clone()))
+        .collect();
     // A unified slot head is scored through its datasets' tasks.
-    let unified = meta
-        .provenance
-        .get("recipe")
-        .and_then(|r| r.get("unified"))
-        .and_then(|u| u.get("task"))
-        .and_then(Value::as_str);
+    let unified = trained
+        .as_ref()
+        .and_then(|r| r.unified.as_ref())
+        .map(|u| u.task.as_str());
     let mut tasks: Vec<&str> = Vec::new();
     for h in meta
         .heads
