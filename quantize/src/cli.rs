@@ -472,9 +472,17 @@ pub fn run(cli: Cli) -> Result<()> {
             if a.asr {
                 data = data.iter().map(crate::data::asr::asr_form).collect();
             }
+            // A unified model scores a dataset on the types it annotates.
             let rep = match (&a.checkpoint, &a.model) {
-                (Some(dir), _) => crate::eval::eval_checkpoint_on(dir, &a.task, data, a.max_len)?,
-                (None, Some(m)) => crate::eval::ptag::eval_model_on(m, &a.task, data)?,
+                (Some(dir), _) => {
+                    let view = crate::eval::unified_view(&crate::model::read_meta(dir)?, &a.task)?;
+                    crate::eval::eval_checkpoint_in(dir, &a.task, data, a.max_len, view.as_ref())?
+                }
+                (None, Some(m)) => {
+                    let file = picotag::format::ModelFile::open(m, Default::default())?;
+                    let view = crate::eval::unified_view(file.meta(), &a.task)?;
+                    crate::eval::ptag::eval_model_in(m, &a.task, data, view.as_ref())?
+                }
                 (None, None) => return Err(Error::Spec("give --model or --checkpoint".into())),
             };
             if a.json {

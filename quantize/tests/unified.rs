@@ -614,4 +614,25 @@ fn a_unified_teacher_distils_into_a_unified_student() {
         stored.keys().map(String::as_str).collect::<Vec<_>>(),
         ["bio", "slu"]
     );
+    // `eval` finds the unified head of the file and of the checkpoint, and
+    // scores bio on its own two types.
+    let eval = |what: &str, path: &Path| -> serde_json::Value {
+        let o = std::process::Command::new(bin)
+            .arg("eval")
+            .arg(format!("--{what}={}", path.display()))
+            .args(["--task", "bio", "--json"])
+            .arg(format!(
+                "--data={}",
+                tmp.path().join("bio").join("devel.tsv").display()
+            ))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let file = eval("model", &ptag);
+    assert!((file["f1"].as_f64().unwrap() - stored["bio"]["f1"].as_f64().unwrap()).abs() < 1e-9);
+    let ck = eval("checkpoint", &out.join("best"));
+    assert_eq!(ck["per_type"].as_object().unwrap().len(), 2, "{ck}");
+    assert!(ck["f1"].as_f64().unwrap() > 0.8, "{ck}");
 }

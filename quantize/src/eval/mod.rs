@@ -204,12 +204,40 @@ pub fn eval_checkpoint_on(
     sentences: Vec<Sentence>,
     max_len: usize,
 ) -> Result<Report> {
+    eval_checkpoint_in(dir, task, sentences, max_len, None)
+}
+
+/// [`eval_checkpoint_on`] of dataset task `task` of a checkpoint with a
+/// unified slot head (`view`, see [`score_in`]): its slots from the unified
+/// head, its intent and aux heads its own.
+pub fn eval_checkpoint_in(
+    dir: &Path,
+    task: &str,
+    sentences: Vec<Sentence>,
+    max_len: usize,
+    view: Option<&TaskView>,
+) -> Result<Report> {
     let dev = Device::Cpu;
     let model = Model::load(dir, false, &dev)?;
-    let th = model.task(task)?.clone();
+    let th = match view {
+        None => model.task(task)?.clone(),
+        Some(v) => {
+            let slots = model.task(&v.head.task)?.slots;
+            crate::model::heads::heads_of_task(&model.meta, task, slots)
+        }
+    };
     let tok = Tok::from_json(&model.meta.tokenizer)?;
     let max_len = max_len.min(model.meta.architecture.max_positions);
     let items = prepare(&tok, sentences, max_len)?;
     let preds = predict(&model, &th, &items, &dev)?;
-    Ok(score(task, &items, &preds))
+    Ok(score_in(task, &items, &preds, view).0)
+}
+
+/// The place of dataset task `task` in the unified slot head of a model
+/// (from its training recipe), or `None` for a model without one.
+pub fn unified_view(meta: &picotag::format::ModelMeta, task: &str) -> Result<Option<TaskView>> {
+    let Some(recipe) = crate::distill::training_recipe(meta) else {
+        return Ok(None);
+    };
+    Ok(crate::data::unified::recipe_views(&recipe)?.and_then(|mut v| v.remove(task)))
 }
