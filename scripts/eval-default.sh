@@ -9,16 +9,8 @@
 #   runs/default-eval/ood.<file>.<tasks>.<data>.json     out-of-domain false slots (ood --json)
 #   runs/default-eval/summary.md                         the tables of models/default.md
 # Re-running redoes only what is missing (delete a file to redo it).
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-DATA=${PICOTAG_DATA:-$root/../shared/data}
 out=runs/default-eval
-mkdir -p "$out"
-log=$out/eval.log
-cargo build -q -p picotag-quantize --release --no-default-features >>"$log" 2>&1
-tool=target/release/picotag-quantize
-say() { echo "== $(date -u +%FT%TZ) $*" | tee -a "$log" >&2; }
+source "$(dirname "$0")/eval-common.sh"
 
 compress() { # checkpoint out [flags]
   local ck=$1 dst=$2
@@ -35,8 +27,6 @@ compress runs/default-teacher/best "$out/teacher-int8.ptag" --no-eval
 compress runs/default-student/best "$out/student-fp32.ptag" --fp32 --no-eval
 compress runs/default-teacher/best "$out/teacher-fp32.ptag" --fp32 --no-eval
 
-declare -A sets=([atis]=slu/atis/valid [snips]=slu/snips/valid
-  [bc5cdr]=bio/BC5CDR/devel.tsv [ncbi]=bio/NCBI-disease/devel.tsv)
 # name what: f32 checkpoints through candle (`eval --checkpoint`), int8 files
 # through the runtime's fast path (`eval --model`).
 for spec in teacher-fp32:--checkpoint=runs/default-teacher/best \

@@ -9,18 +9,8 @@
 # A unified file scores each dataset on the types it annotates. Re-running
 # redoes only what is missing (delete a file to redo it); NAMES=default
 # measures only the baseline (the table needs both).
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-DATA=${PICOTAG_DATA:-$root/../shared/data}
 out=runs/unified-eval
-mkdir -p "$out"
-log=$out/eval.log
-cargo build -q -p picotag-quantize --release --no-default-features >>"$log" 2>&1
-tool=target/release/picotag-quantize
-say() { echo "== $(date -u +%FT%TZ) $*" | tee -a "$log" >&2; }
-declare -A sets=([atis]=slu/atis/valid [snips]=slu/snips/valid
-  [bc5cdr]=bio/BC5CDR/devel.tsv [ncbi]=bio/NCBI-disease/devel.tsv)
+source "$(dirname "$0")/eval-common.sh"
 
 for name in ${NAMES:-unified default}; do
   dst=$out/$name-student.ptag

@@ -13,17 +13,8 @@
 # CONFLICT_RUNS="default-teacher refine-heads" picks the runs whose slot heads
 # are counted (default: default-teacher). Re-running redoes only what is
 # missing (delete a file to redo it).
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-DATA=${PICOTAG_DATA:-$root/../shared/data}
 out=runs/unified-eval
-mkdir -p "$out"
-log=$out/eval.log
-cargo build -q -p picotag-quantize --release --no-default-features >>"$log" 2>&1
-tool=target/release/picotag-quantize
-declare -A sets=([atis]=slu/atis/valid [snips]=slu/snips/valid
-  [bc5cdr]=bio/BC5CDR/devel.tsv [ncbi]=bio/NCBI-disease/devel.tsv)
+source "$(dirname "$0")/eval-common.sh"
 # Every slot head (`all`), and only the heads of the dev set's own domain
 # (`domain`: what is left to reconcile once the has-slot gate has silenced
 # the other domain's heads).

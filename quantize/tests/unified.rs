@@ -309,6 +309,16 @@ fn a_masked_type_gets_no_gradient_against_o_from_a_dataset_without_it() {
     assert!(n * (g[r][to] / p[r][to] - g[r][0] / p[r][0]) >= 1.0 - 1e-4);
 }
 
+/// Compression to int8 with the dev scores measured and stored.
+fn int8_with_scores() -> picotag_quantize::compress::CompressOptions {
+    picotag_quantize::compress::CompressOptions {
+        fp32: false,
+        embeddings: picotag_quantize::compress::EmbeddingPrecision::I8,
+        eval: true,
+        dev: vec![],
+    }
+}
+
 fn dev_tasks(out: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(out.join("dev.jsonl")).unwrap();
     let last = text.lines().last().unwrap();
@@ -338,12 +348,7 @@ fn a_unified_run_trains_scores_per_dataset_and_compresses_to_one_task() {
 
     // The runtime decodes the unified head as one task; the SLU task keeps its intent.
     let ptag = tmp.path().join("u.ptag");
-    let opts = picotag_quantize::compress::CompressOptions {
-        fp32: false,
-        embeddings: picotag_quantize::compress::EmbeddingPrecision::I8,
-        eval: true,
-        dev: vec![],
-    };
+    let opts = int8_with_scores();
     let c = picotag_quantize::compress::compress(&out.join("best"), &ptag, &opts).unwrap();
     // The stored dev scores go through the runtime and the unified head, per dataset.
     let stored = &c.scores["tasks"];
@@ -602,12 +607,7 @@ fn a_unified_teacher_distils_into_a_unified_student() {
 
     // Compressed, it stores per-dataset scores through the unified head.
     let ptag = tmp.path().join("s.ptag");
-    let opts = picotag_quantize::compress::CompressOptions {
-        fp32: false,
-        embeddings: picotag_quantize::compress::EmbeddingPrecision::I8,
-        eval: true,
-        dev: vec![],
-    };
+    let opts = int8_with_scores();
     let c = picotag_quantize::compress::compress(&out.join("best"), &ptag, &opts).unwrap();
     let stored = c.scores["tasks"].as_object().unwrap();
     assert_eq!(
