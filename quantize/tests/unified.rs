@@ -440,6 +440,12 @@ fn domains_rule_out_the_types_of_other_domains() {
         line: 1,
     }];
     let model = Model::load(&out.join("best"), false, &Device::Cpu).unwrap();
+    // Each domain's sentences are "no slot" examples for the other domain's
+    // has-slot head, found by name (the tasks have no slot heads of their own).
+    let head = |n: &str| model.meta.heads.iter().position(|h| h.name == n).unwrap();
+    let neg = step::gate_negatives(&r.tasks, &model);
+    assert_eq!(neg["slu"], [head("bio.bcls")]);
+    assert_eq!(neg["bio"], [head("slu.bcls")]);
     let items = picotag_quantize::eval::prepare(&tok, sents, 24).unwrap();
     let th = with[1].heads(&model).unwrap();
     let p = picotag_quantize::eval::predict(&model, &th, &items, &Device::Cpu).unwrap();

@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use super::batch::Batch;
 use super::TaskRecipe;
 use crate::error::Result;
-use crate::model::heads::{task_heads, TaskHeads};
+use crate::model::heads::TaskHeads;
 use crate::model::ops::{cross_entropy, partial_label_nll, Dropout};
 use crate::model::Model;
 
@@ -17,21 +17,20 @@ use crate::model::Model;
 /// teaches every has-slot head to stay quiet on text of another domain (the
 /// runtime's gate). Tasks without a domain neither give nor take negatives.
 pub fn gate_negatives(tasks: &[TaskRecipe], model: &Model) -> HashMap<String, Vec<usize>> {
-    let heads = task_heads(&model.meta);
-    let domain = |name: &str| {
-        tasks
-            .iter()
-            .find(|t| t.name == name)
-            .and_then(|t| t.domain.as_deref())
+    // The has-slot head of each task by its name (`TASK.bcls`): with a
+    // unified slot head the tasks have no slot heads of their own to start from.
+    let bcls = |task: &str| {
+        let name = format!("{task}.bcls");
+        model.meta.heads.iter().position(|h| h.name == name)
     };
     tasks
         .iter()
         .filter_map(|a| Some((a, a.domain.as_deref()?)))
         .map(|(a, da)| {
-            let others = heads
+            let others = tasks
                 .iter()
-                .filter(|h| domain(&h.task).is_some_and(|db| db != da))
-                .filter_map(|h| h.bcls)
+                .filter(|b| b.domain.as_deref().is_some_and(|db| db != da))
+                .filter_map(|b| bcls(&b.name))
                 .collect();
             (a.name.clone(), others)
         })
