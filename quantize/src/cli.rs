@@ -112,6 +112,10 @@ pub struct OodArgs {
     /// another domain than theirs.
     #[arg(long, value_delimiter = ',', required = true)]
     pub tasks: Vec<String>,
+    /// Count only slots of these types (comma list; default every type),
+    /// e.g. `--tasks slots --types Chemical,Disease` for a unified head.
+    #[arg(long, value_delimiter = ',')]
+    pub types: Vec<String>,
     /// The sentences.
     #[command(flatten)]
     pub input: UnlabelledInput,
@@ -548,7 +552,7 @@ fn run_conflicts(a: &ConflictsArgs) -> Result<()> {
 
 /// Runs `ood`.
 fn run_ood(a: &OodArgs) -> Result<()> {
-    let r = crate::eval::ood::false_slots(&a.model, &a.tasks, &a.input.sentences()?)?;
+    let r = crate::eval::ood::false_slots(&a.model, &a.tasks, &a.types, &a.input.sentences()?)?;
     a.input.print(&r, || {
         format!(
             "{} sentences of {} through {:?}: false slots per 1,000 sentences {:.1} with the gate off, \

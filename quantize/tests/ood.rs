@@ -29,7 +29,7 @@ fn counts_slots_with_the_gate_off_and_on() {
     std::fs::write(&path, RandomModel::tiny(11).to_bytes().unwrap()).unwrap();
     let data = sentences();
     let tasks = vec!["health".to_string()];
-    let r = false_slots(&path, &tasks, &data).unwrap();
+    let r = false_slots(&path, &tasks, &[], &data).unwrap();
     assert_eq!(r.sentences, data.len());
     assert_eq!(r.threshold, 0.5);
     // The same counts straight from the runtime.
@@ -63,6 +63,14 @@ fn counts_slots_with_the_gate_off_and_on() {
     assert_eq!(r.gate_on.per_1000, per(on));
     assert_eq!(r.per_label.values().sum::<usize>(), on);
     assert!(r.per_label.keys().all(|k| k.starts_with("health/")));
+    // Narrowed to one type, the count is that type's.
+    let (key, &n) = r.per_label.iter().next().unwrap();
+    let ty = key.strip_prefix("health/").unwrap().to_string();
+    let one = false_slots(&path, &tasks, std::slice::from_ref(&ty), &data).unwrap();
+    assert_eq!(one.gate_on.slots, n);
+    assert_eq!(one.per_label.len(), 1);
+    assert!(one.gate_off.slots <= r.gate_off.slots);
+    assert_eq!(one.types, [ty]);
 }
 
 #[test]
@@ -70,6 +78,6 @@ fn an_unknown_task_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("m.ptag");
     std::fs::write(&path, RandomModel::tiny(12).to_bytes().unwrap()).unwrap();
-    let e = false_slots(&path, &["nope".to_string()], &sentences()).unwrap_err();
+    let e = false_slots(&path, &["nope".to_string()], &[], &sentences()).unwrap_err();
     assert!(e.to_string().contains("nope"), "{e}");
 }

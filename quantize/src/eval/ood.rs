@@ -1,6 +1,8 @@
 //! Out-of-domain false slots: how many slots the given tasks of a `.ptag`
 //! model invent on sentences of another domain (e.g. SNIPS utterances through
-//! the health heads), with the runtime's has-slot gate off and on.
+//! the health heads), with the runtime's has-slot gate off and on. For a
+//! unified slot head (one task over every dataset's types) the count is
+//! narrowed to the types of the other domain.
 
 use std::path::Path;
 
@@ -27,6 +29,8 @@ pub struct FalseSlots {
 pub struct OodReport {
     /// The tasks whose slots were counted.
     pub tasks: Vec<String>,
+    /// The slot types counted (empty: every type).
+    pub types: Vec<String>,
     /// Sentences tagged.
     pub sentences: usize,
     /// Has-slot gate off (every slot head speaks).
@@ -40,8 +44,14 @@ pub struct OodReport {
 }
 
 /// Tags every sentence (words joined by spaces) with `tasks` of the model at
-/// `path` and counts the slots, once without and once with the has-slot gate.
-pub fn false_slots(path: &Path, tasks: &[String], sentences: &[Sentence]) -> Result<OodReport> {
+/// `path` and counts the slots of `types` (all types when empty), once
+/// without and once with the has-slot gate.
+pub fn false_slots(
+    path: &Path,
+    tasks: &[String],
+    types: &[String],
+    sentences: &[Sentence],
+) -> Result<OodReport> {
     let tagger = open_with_tasks(path, tasks.iter().map(String::as_str))?;
     let on = TagOptions {
         tasks: Some(tasks.to_vec()),
@@ -56,7 +66,9 @@ pub fn false_slots(path: &Path, tasks: &[String], sentences: &[Sentence]) -> Res
     for s in sentences {
         let text = s.words.join(" ");
         for (opts, acc, gated) in [(&off, &mut gate_off, false), (&on, &mut gate_on, true)] {
-            let t = tagger.tag_utterance_with(&text, opts)?;
+            let mut t = tagger.tag_utterance_with(&text, opts)?;
+            t.slots
+                .retain(|x| types.is_empty() || types.iter().any(|k| **k == *x.label));
             acc.slots += t.slots.len();
             acc.sentences_with_slots += usize::from(!t.slots.is_empty());
             if gated {
@@ -78,6 +90,7 @@ pub fn false_slots(path: &Path, tasks: &[String], sentences: &[Sentence]) -> Res
     }
     Ok(OodReport {
         tasks: tasks.to_vec(),
+        types: types.to_vec(),
         sentences: n,
         gate_off,
         gate_on,
