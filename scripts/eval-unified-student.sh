@@ -5,14 +5,17 @@
 #   runs/unified-eval/{unified,default}-student.ptag    int8 files (compress; dev
 #                                                       scores stored in the file)
 #   runs/unified-eval/<file>.<task>[.asr].json           eval --json through the runtime
-#   runs/unified-eval/student-summary.md                 the table of quantize/README.md
+#   runs/unified-eval/unified-student-summary.md         the table of quantize/README.md
 # A unified file scores each dataset on the types it annotates. Re-running
 # redoes only what is missing (delete a file to redo it); NAMES=default
-# measures only the baseline (the table needs both).
+# measures only the baseline (the table needs both). UNIFIED=NAME compares
+# runs/NAME-student instead of runs/unified-student (e.g. UNIFIED=unified-neg
+# for runs/unified-neg-student).
 out=runs/unified-eval
+unified=${UNIFIED:-unified}
 source "$(dirname "$0")/eval-common.sh"
 
-for name in ${NAMES:-unified default}; do
+for name in ${NAMES:-$unified default}; do
   dst=$out/$name-student.ptag
   if [[ ! -f $dst ]]; then
     say "compress runs/$name-student/best -> $dst"
@@ -31,20 +34,20 @@ for name in ${NAMES:-unified default}; do
   done
 done
 
-[[ -f $out/unified-student.ncbi.asr.json && -f $out/default-student.ncbi.asr.json ]] || exit 0
-python3 - "$out" >"$out/student-summary.md" <<'PY'
+[[ -f $out/$unified-student.ncbi.asr.json && -f $out/default-student.ncbi.asr.json ]] || exit 0
+python3 - "$out" "$unified" >"$out/$unified-student-summary.md" <<'PY'
 import json, sys
-out = sys.argv[1]
+out, unified = sys.argv[1], sys.argv[2]
 def rep(name, task, form=""):
     return json.load(open(f"{out}/{name}-student.{task}{'.' + form if form else ''}.json"))
 rows = [("ATIS", "atis", ""), ("SNIPS", "snips", ""), ("BC5CDR", "bc5cdr", ""),
         ("BC5CDR, ASR form", "bc5cdr", "asr"), ("NCBI", "ncbi", ""), ("NCBI, ASR form", "ncbi", "asr")]
 print("| dev, int8 through the runtime | per-dataset student (shipped recipe) | unified student | change |")
 print("|---|---|---|---|")
-means = {"default": [], "unified": []}
+means = {"default": [], unified: []}
 for label, t, form in rows:
     cells = []
-    for name in ("default", "unified"):
+    for name in ("default", unified):
         r = rep(name, t, form)
         f1 = 100 * r["f1"]
         if not form:
@@ -55,6 +58,6 @@ for label, t, form in rows:
             base = f1
     print(f"| {label} | {cells[0]} | {cells[1]} | {f1 - base:+.2f} |")
 m = {k: sum(v) / len(v) for k, v in means.items()}
-print(f"| mean slot F1 (4 dev sets) | {m['default']:.2f} | {m['unified']:.2f} | {m['unified'] - m['default']:+.2f} |")
+print(f"| mean slot F1 (4 dev sets) | {m['default']:.2f} | {m[unified]:.2f} | {m[unified] - m['default']:+.2f} |")
 PY
-cat "$out/student-summary.md"
+cat "$out/$unified-student-summary.md"
