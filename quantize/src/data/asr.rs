@@ -101,7 +101,20 @@ fn write_span(out: &mut [String], kind: &str, scheme: Scheme) {
     }
 }
 
-/// The sentences followed by the ASR forms that differ from them (and are not empty).
+/// The ASR form of each sentence that differs from it and keeps a word,
+/// with the sentence's index.
+pub fn asr_copies(sentences: &[Sentence]) -> Vec<(usize, Sentence)> {
+    sentences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, asr_form(s), s))
+        .filter(|(_, c, s)| c.words != s.words && !c.words.is_empty())
+        .map(|(i, c, _)| (i, c))
+        .collect()
+}
+
+/// The sentences followed by the ASR form of each one that differs from it
+/// (and keeps a word).
 pub fn with_asr_copies(sentences: Vec<Sentence>) -> Vec<Sentence> {
     let copies: Vec<Sentence> = sentences
         .iter()

@@ -93,7 +93,7 @@ pub fn resolve_dataset(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// A task given on the command line:
-/// `NAME=DIR[,weight=λ][,asr=1][,domain=D]` or `NAME=train=PATH,dev=PATH[,weight=λ][,asr=1][,domain=D]`.
+/// `NAME=DIR[,weight=λ][,asr=1|aug][,domain=D]` or `NAME=train=PATH,dev=PATH[,weight=λ][,asr=1|aug][,domain=D]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSpec {
     /// Task name (head names derive from it).
@@ -107,6 +107,9 @@ pub struct TaskSpec {
     /// Also train on the ASR form of each sentence, and score dev in that form too
     /// (see [`asr`]).
     pub asr: bool,
+    /// With `asr`: each epoch trains on one form of each sentence, drawn at
+    /// random (`asr=aug`), instead of on both (`asr=1`).
+    pub asr_augment: bool,
     /// The kind of text the task's data is (`domain=NAME`). Tasks of different
     /// domains annotate disjoint text, so a sentence of one is a negative
     /// example ("no slot") for the has-slot head of the other.
@@ -123,7 +126,7 @@ impl TaskSpec {
             return Err(bad("task name must be non-empty, without '.' or spaces"));
         }
         let (mut dir, mut train, mut dev, mut weight, mut asr) = (None, None, None, 1.0f32, false);
-        let mut domain = None;
+        let (mut domain, mut asr_augment) = (None, false);
         for item in rest.split(',') {
             match item.split_once('=') {
                 Some(("train", p)) => train = Some(PathBuf::from(p)),
@@ -132,10 +135,11 @@ impl TaskSpec {
                     weight = w.parse().map_err(|_| bad("weight must be a number"))?
                 }
                 Some(("asr", v)) => {
-                    asr = match v {
-                        "1" | "true" | "yes" => true,
-                        "0" | "false" | "no" => false,
-                        _ => return Err(bad("asr must be 1 or 0")),
+                    (asr, asr_augment) = match v {
+                        "1" | "true" | "yes" => (true, false),
+                        "aug" => (true, true),
+                        "0" | "false" | "no" => (false, false),
+                        _ => return Err(bad("asr must be 1, aug or 0")),
                     }
                 }
                 Some(("domain", d)) if !d.trim().is_empty() => domain = Some(d.trim().to_string()),
@@ -154,6 +158,7 @@ impl TaskSpec {
             dev,
             weight,
             asr,
+            asr_augment,
             domain,
         })
     }

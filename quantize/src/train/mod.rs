@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use candle_core::{Device, Tensor};
 use picotag::decode::Scheme;
 use picotag::format::{Architecture, HeadKind, HeadMeta, HeadRole, ModelMeta, Pooling};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::data::asr::{asr_form, with_asr_copies};
+use crate::data::asr::{asr_copies, asr_form, with_asr_copies};
 use crate::data::encode::Tok;
 use crate::data::labels::{detect_scheme, Vocab, BCLS_LABELS, MCLS_LABELS, MTCLS_LABELS};
 use crate::data::unified::{unify_recipe, TaskView, TypeMap};
@@ -125,6 +125,10 @@ pub struct TaskRecipe {
     /// Also train on the ASR form of the sentences and score dev in that form too.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub asr: bool,
+    /// With `asr`: one form of each sentence per epoch, drawn at random,
+    /// instead of both forms every epoch.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub asr_augment: bool,
     /// The task's domain: its sentences train the has-slot (`bcls`) heads of
     /// tasks of other domains as "no" (see [`step::gate_negatives`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +143,7 @@ impl From<&TaskSpec> for TaskRecipe {
             dev: t.dev.clone(),
             weight: t.weight,
             asr: t.asr,
+            asr_augment: t.asr_augment,
             domain: t.domain.clone(),
         }
     }
@@ -173,6 +178,9 @@ pub struct TaskData {
     pub scheme: Scheme,
     /// Training windows.
     pub train: Vec<Example>,
+    /// With `asr_augment`: per training window, its sentence and whether it
+    /// is that sentence's ASR form (see [`epoch_selection`]); else empty.
+    pub train_forms: Vec<(u32, bool)>,
     /// Dev sentences.
     pub dev: Vec<EvalSentence>,
     /// Dev sentences in ASR form (empty unless the task has `asr`).
@@ -201,7 +209,16 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
     let mut out = Vec::new();
     for spec in &r.tasks {
         let mut train = load_split(&spec.train)?;
-        if spec.asr {
+        // Sentence and form of each training sentence (asr=aug only).
+        let mut forms: Vec<(u32, bool)> = Vec::new();
+        if spec.asr && spec.asr_augment {
+            let copies = asr_copies(&train);
+            forms = (0..train.len() as u32).map(|i| (i, false)).collect();
+            for (i, c) in copies {
+                forms.push((i as u32, true));
+                train.push(c);
+            }
+        } else if spec.asr {
             train = with_asr_copies(train);
         }
         if train.is_empty() {
@@ -226,12 +243,17 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
             .all(|s| s.intent.is_some())
             .then(|| Vocab::build(train.iter().filter_map(|s| s.intent.as_deref()), None));
         let mut ex = Vec::new();
-        for (s, e) in train.iter().zip(&encoded) {
+        let mut train_forms = Vec::new();
+        for (k, (s, e)) in train.iter().zip(&encoded).enumerate() {
+            let before = ex.len();
             ex.extend(
                 examples(s, e, &slots, intents.as_ref(), &spec.train)?
                     .into_iter()
                     .filter(|x| !x.pos.is_empty()),
             );
+            if let Some(&f) = forms.get(k) {
+                train_forms.extend(std::iter::repeat_n(f, ex.len() - before));
+            }
         }
         let mut dev_s = load_split(&spec.dev)?;
         if let Some(n) = dev_limit {
@@ -249,6 +271,7 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
             intents,
             scheme,
             train: ex,
+            train_forms,
             dev,
             dev_asr,
             unified: None,
@@ -610,6 +633,56 @@ fn refine_start(
     Model::build(meta, tensors, r.freeze(), r.seed, dev)
 }
 
+/// The training windows of each task that epoch `epoch` uses: all of them,
+/// except for `asr_augment` tasks, where each sentence takes part in one form
+/// (the written or the ASR one, drawn with p = 1/2 from the seed and the epoch).
+pub fn epoch_selection(r: &Recipe, tasks: &[TaskData], epoch: usize) -> Vec<Vec<usize>> {
+    tasks
+        .iter()
+        .enumerate()
+        .map(|(ti, t)| {
+            if t.train_forms.is_empty() {
+                return (0..t.train.len()).collect();
+            }
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                r.seed.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ ((epoch as u64) << 16) ^ ti as u64,
+            );
+            let n = t.train_forms.iter().map(|f| f.0 as usize + 1).max().unwrap_or(0);
+            let asr: Vec<bool> = (0..n).map(|_| rng.random_bool(0.5)).collect();
+            let has_copy = {
+                let mut h = vec![false; n];
+                for &(s, a) in &t.train_forms {
+                    h[s as usize] |= a;
+                }
+                h
+            };
+            t.train_forms
+                .iter()
+                .enumerate()
+                .filter(|(_, &(s, a))| a == (asr[s as usize] && has_copy[s as usize]))
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect()
+}
+
+/// The batches of epoch `epoch` (indices into the tasks' training windows).
+pub fn epoch_plan(r: &Recipe, tasks: &[TaskData], epoch: usize) -> Vec<schedule::BatchPlan> {
+    let sel = epoch_selection(r, tasks, epoch);
+    let lens: Vec<Vec<usize>> = sel
+        .iter()
+        .zip(tasks)
+        .map(|(s, t)| s.iter().map(|&i| t.train[i].ids.len()).collect())
+        .collect();
+    let mut plan = epoch_batches(&lens, r.batch_size, r.max_tokens, r.seed, epoch, r.schedule);
+    for b in &mut plan {
+        for i in &mut b.items {
+            *i = sel[b.task][*i];
+        }
+    }
+    plan
+}
+
 /// The loss of one mini-batch: (model, the batch's task heads, batch, its task, dropout).
 pub type BatchLossFn<'a> =
     dyn FnMut(&Model, &TaskHeads, &Batch, &TaskData, &mut Option<Dropout>) -> Result<Tensor> + 'a;
@@ -630,13 +703,7 @@ pub fn run_epochs(
     loss_fn: &mut BatchLossFn<'_>,
 ) -> Result<()> {
     let dev = dev.clone();
-    let lens: Vec<Vec<usize>> = tasks
-        .iter()
-        .map(|t| t.train.iter().map(|e| e.ids.len()).collect())
-        .collect();
-    let plans: Vec<usize> = (0..r.epochs)
-        .map(|e| epoch_batches(&lens, r.batch_size, r.max_tokens, r.seed, e, r.schedule).len())
-        .collect();
+    let plans: Vec<usize> = (0..r.epochs).map(|e| epoch_plan(r, tasks, e).len()).collect();
     let total: u64 = plans.iter().sum::<usize>() as u64;
     let warmup = ((total as f64) * r.warmup).round() as u64;
     eprintln!(
@@ -654,14 +721,7 @@ pub fn run_epochs(
     );
     let mut prog = Progress::new(total, state.step, Duration::from_secs(ctl.log_every));
     while state.epoch < r.epochs {
-        let plan = epoch_batches(
-            &lens,
-            r.batch_size,
-            r.max_tokens,
-            r.seed,
-            state.epoch,
-            r.schedule,
-        );
+        let plan = epoch_plan(r, tasks, state.epoch);
         while state.batch_in_epoch < plan.len() {
             if ctl.max_steps.is_some_and(|m| state.step >= m) {
                 prog.newline();

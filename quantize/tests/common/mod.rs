@@ -157,6 +157,7 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::train::Recipe {
                 dev: slu.join("valid"),
                 weight: 1.0,
                 asr: false,
+                asr_augment: false,
                 domain: None,
             },
             TaskRecipe {
@@ -165,6 +166,7 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::train::Recipe {
                 dev: bio.join("devel.tsv"),
                 weight: 0.5,
                 asr: false,
+                asr_augment: false,
                 domain: None,
             },
         ],
