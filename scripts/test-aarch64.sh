@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-compile the runtime's kernel tests for aarch64 and run them under
+# Cross-compile the kernel crate's tests (picotag-kernels) for aarch64 and run them under
 # qemu-user, once with the NEON path forced and once with the dot-product path.
 #
 #   scripts/test-aarch64.sh [extra cargo test args...]
@@ -28,5 +28,5 @@ fi
 
 for isa in neon neondot; do
   echo "== aarch64 kernel tests, PICOTAG_ISA=$isa =="
-  PICOTAG_ISA=$isa cargo test -p picotag --target "$target" --lib "$@" kernels
+  PICOTAG_ISA=$isa cargo test -p picotag-kernels --target "$target" --lib "$@"
 done

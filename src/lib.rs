@@ -18,13 +18,20 @@
 //!
 //! Layout: [`format`] (the model file), [`tokenize`], [`kernels`], [`encoder`],
 //! [`heads`], [`decode`], and [`Tagger`] tying them together.
+//!
+//! No `unsafe` here: the SIMD kernels live in the `picotag-kernels` crate
+//! (re-exported as [`kernels`]), the C ABI in `picotag-ffi`. The one exception
+//! is the memory map of the model file in `format::reader` (`Mmap::map` is
+//! `unsafe` because another process could truncate the file under it).
+
+#![deny(unsafe_code)]
 
 pub mod decode;
 pub mod encoder;
 mod error;
 pub mod format;
 pub mod heads;
-pub mod kernels;
+pub use picotag_kernels as kernels;
 mod tagger;
 mod tagging;
 pub mod testing;

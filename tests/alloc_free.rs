@@ -29,21 +29,29 @@ fn note() {
 // SAFETY: forwards every call to the system allocator unchanged; counting
 // touches only const-initialised thread-locals (no allocation, no re-entry).
 unsafe impl GlobalAlloc for Counting {
+    /// # Safety
+    /// The contract of [`GlobalAlloc::alloc`].
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note();
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
+    /// # Safety
+    /// The contract of [`GlobalAlloc::alloc_zeroed`].
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         note();
         // SAFETY: same contract as ours.
         unsafe { System.alloc_zeroed(layout) }
     }
+    /// # Safety
+    /// The contract of [`GlobalAlloc::realloc`].
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         note();
         // SAFETY: same contract as ours.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
+    /// # Safety
+    /// The contract of [`GlobalAlloc::dealloc`].
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: same contract as ours.
         unsafe { System.dealloc(ptr, layout) }

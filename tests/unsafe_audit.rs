@@ -1,13 +1,14 @@
-//! Every `unsafe` block and `unsafe impl` in the workspace (runtime, C ABI,
-//! offline tools, fuzz targets, tests, benches, examples) carries a
+//! Every `unsafe` block and `unsafe impl` in the workspace (runtime, kernels,
+//! C ABI, offline tools, fuzz targets, tests, benches, examples) carries a
 //! `// SAFETY:` comment: on its line, or in the comment block right above the
-//! statement it belongs to.
+//! statement it belongs to; every `unsafe fn` has a `# Safety` section in its
+//! doc comment stating its contract.
 
 use std::path::{Path, PathBuf};
 
 /// Folders of the checkout that hold Rust sources.
-const ROOTS: [&str; 8] = [
-    "src", "ffi", "quantize", "onnx", "fuzz", "benches", "examples", "tests",
+const ROOTS: [&str; 9] = [
+    "src", "kernels", "ffi", "quantize", "onnx", "fuzz", "benches", "examples", "tests",
 ];
 /// How far above an `unsafe` line its comment may be.
 const MAX_LOOKBACK: usize = 12;
@@ -72,6 +73,93 @@ fn undocumented(source: &str) -> Vec<usize> {
         }
     }
     bad
+}
+
+/// Whether the code declares an `unsafe fn` (also `unsafe extern "C" fn`),
+/// as opposed to naming an `unsafe fn(..)` pointer type.
+fn declares_unsafe_fn(code: &str) -> bool {
+    let norm = code.split_whitespace().collect::<Vec<_>>().join(" ");
+    ["unsafe fn ", "unsafe extern \"C\" fn "].iter().any(|pat| {
+        norm.match_indices(pat).any(|(i, _)| {
+            let before = norm[..i].chars().next_back();
+            let after = norm[i + pat.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && after.is_some_and(|c| c.is_alphabetic() || c == '_')
+        })
+    })
+}
+
+/// Line numbers (1-based) of `unsafe fn` declarations whose doc comment (the
+/// `///` lines above it, attributes skipped) has no `# Safety` heading.
+fn undocumented_fns(source: &str) -> Vec<usize> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut bad = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim_start().starts_with("//") || !declares_unsafe_fn(code(line)) {
+            continue;
+        }
+        let mut documented = false;
+        for l in lines[..i].iter().rev().map(|l| l.trim()) {
+            if l.starts_with("///") {
+                if l.trim_start_matches('/').trim() == "# Safety" {
+                    documented = true;
+                    break;
+                }
+            } else if !l.starts_with("#[") && !l.starts_with("//") {
+                break;
+            }
+        }
+        if !documented {
+            bad.push(i + 1);
+        }
+    }
+    bad
+}
+
+#[test]
+fn the_fn_audit_finds_what_it_should() {
+    let ok = "/// Does it.\n///\n/// # Safety\n/// The CPU has AVX2.\n#[target_feature(enable = \"avx2\")]\nunsafe fn f() {}";
+    assert!(undocumented_fns(ok).is_empty());
+    assert!(undocumented_fns("/// # Safety\n/// x\npub unsafe extern \"C\" fn f() {}").is_empty());
+    assert_eq!(undocumented_fns("/// Does it.\nunsafe fn f() {}"), vec![2]);
+    assert_eq!(
+        undocumented_fns("/// # Safety\n/// x\nfn g() {}\n#[inline]\npub(crate) unsafe fn f() {}"),
+        vec![5]
+    );
+    assert_eq!(undocumented_fns("unsafe extern \"C\" fn f() {}"), vec![1]);
+    assert!(undocumented_fns("/// calls an unsafe fn somewhere\nfn f() {}").is_empty());
+    assert!(undocumented_fns("let p: unsafe fn() = f;").is_empty());
+}
+
+#[test]
+fn every_unsafe_fn_has_a_safety_section() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for r in ROOTS {
+        rust_files(&root.join(r), &mut files);
+    }
+    let this = Path::new(file!()).file_name().unwrap();
+    let (mut fns, mut missing) = (0, Vec::new());
+    for f in &files {
+        if f.file_name() == Some(this) {
+            continue;
+        }
+        let src = std::fs::read_to_string(f).unwrap();
+        fns += src
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//") && declares_unsafe_fn(code(l)))
+            .count();
+        for n in undocumented_fns(&src) {
+            missing.push(format!("{}:{n}", f.strip_prefix(root).unwrap().display()));
+        }
+    }
+    println!("{fns} unsafe fns in {} files", files.len());
+    assert!(fns > 0, "no unsafe fn found: the scan is broken");
+    assert!(
+        missing.is_empty(),
+        "unsafe fn without a # Safety doc section:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]

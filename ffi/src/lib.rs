@@ -6,8 +6,9 @@
 //! `picotag_last_error()`; UTF-8 in with explicit lengths, NUL-terminated
 //! UTF-8 out; what the library allocates is released by the library's own
 //! free functions; NULL pointers and invalid UTF-8 give a status, and no
-//! panic crosses the boundary (`catch_unwind` on every entry point). All
-//! `unsafe` of picotag lives in this crate.
+//! panic crosses the boundary (`catch_unwind` on every entry point). The
+//! runtime's `unsafe` lives here (the C ABI) and in `picotag-kernels` (the SIMD
+//! kernels), plus the memory map of the model file in `picotag::format`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]

@@ -77,6 +77,8 @@ impl ModelFile {
         // SAFETY: the map is read-only and never outlives `storage`. Like every
         // mmap user we rely on the file not being truncated while it is open
         // (a truncation by another process would fault, not read out of bounds).
+        // The crate's one exception to `#![deny(unsafe_code)]` (see lib.rs).
+        #[allow(unsafe_code)]
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
         Self::from_storage(Storage::Mapped(map), opts)
     }

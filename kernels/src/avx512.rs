@@ -29,6 +29,10 @@ pub(crate) unsafe fn gemm_avx512vnni(g: &mut Gemm) {
 /// shift is removed at the end: `Σ (a+128)·w − 128·Σ w`, where `Σ w` (the
 /// column sums of the block) is accumulated by the same instruction with
 /// all-ones. Every step is exact in wrapping i32, so is the result.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, BW and VNNI. The operands are checked by `tile_ptrs`
+/// (which panics when the tile does not fit `g`), so no other contract.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn tile_vnni<const MR: usize>(g: &mut Gemm, nb: usize, row0: usize) {
     let (a, w) = tile_ptrs::<MR>(g, nb, row0);

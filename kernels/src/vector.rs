@@ -45,12 +45,20 @@ pub fn with_vector_isa<B: VectorBody>(isa: Isa, f: B) -> B::Out {
     }
 }
 
+/// Runs `f` compiled with AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn avx2<B: VectorBody>(f: B) -> B::Out {
     f.run()
 }
 
+/// Runs `f` compiled with AVX2 and AVX-512 F.
+///
+/// # Safety
+/// The CPU must support AVX2 and AVX-512 F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,avx512f")]
 unsafe fn avx512<B: VectorBody>(f: B) -> B::Out {

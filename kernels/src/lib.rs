@@ -12,6 +12,14 @@
 //! AVX2 path wrong), zero padded; `w` is packed by [`pack_k4n16`] (any int8 value,
 //! `[-127, 127]` by the model format's contract). Sums stay exact while
 //! `k * 127 * 128 < 2^31`, i.e. `k < 132_000`.
+//!
+//! This crate is the one place of the runtime with SIMD `unsafe` (the C ABI
+//! in `picotag-ffi` being the other): every `unsafe` block carries a
+//! `// SAFETY:` comment and every `unsafe fn` a `# Safety` section, which the
+//! workspace's `tests/unsafe_audit.rs` checks. `picotag` re-exports it as
+//! `picotag::kernels`.
+
+#![deny(unsafe_op_in_unsafe_fn)]
 
 mod aarch64;
 mod avx512;

@@ -29,6 +29,10 @@ pub(crate) unsafe fn gemm_avx2(g: &mut Gemm) {
 /// `a·w` per 4-group: `vpmaddubsw(|w|, sign(a, w))` gives `|w|·a·sgn(w) = a·w` in
 /// pairs of at most `2·128·127 < 2^15` (no saturation for `a ∈ [-127, 127]`), then
 /// `vpmaddwd` with ones adds the pairs into i32.
+///
+/// # Safety
+/// The CPU must support AVX2. The operands are checked by `tile_ptrs`
+/// (which panics when the tile does not fit `g`), so no other contract.
 #[target_feature(enable = "avx2")]
 unsafe fn tile_avx2<const MR: usize>(g: &mut Gemm, nb: usize, row0: usize) {
     let (a, w) = tile_ptrs::<MR>(g, nb, row0);

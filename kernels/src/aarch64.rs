@@ -58,6 +58,10 @@ pub(crate) unsafe fn gemm_neon(g: &mut Gemm) {
 /// most `2·128·127 < 2^15` for `x ∈ [-127, 127]`, then `sadalp` adds pairs into
 /// i32. Accumulator `2j` holds columns `4j, 4j+1` (k-pairs 01 and 23 apart),
 /// `2j+1` columns `4j+2, 4j+3`; one `addp` per `j` folds them at the end.
+///
+/// # Safety
+/// The CPU must support NEON. The operands are checked by `tile_ptrs`
+/// (which panics when the tile does not fit `g`), so no other contract.
 #[target_feature(enable = "neon")]
 unsafe fn tile_neon<const MR: usize>(g: &mut Gemm, nb: usize, row0: usize) {
     let (a, w) = tile_ptrs::<MR>(g, nb, row0);
@@ -169,6 +173,10 @@ unsafe fn dot_group<const L: i32, const MR: usize>(
 
 /// One `MR × 16` tile with `sdot`: accumulator `j` holds columns `4j..4j+4`.
 /// Four k-groups at a time share one 16-byte load of each activation row.
+///
+/// # Safety
+/// The CPU must support NEON and the dot-product extension. The operands are checked by `tile_ptrs`
+/// (which panics when the tile does not fit `g`), so no other contract.
 #[target_feature(enable = "neon,dotprod")]
 unsafe fn tile_dot<const MR: usize>(g: &mut Gemm, nb: usize, row0: usize) {
     let (a, w) = tile_ptrs::<MR>(g, nb, row0);
