@@ -19,7 +19,6 @@
 //! workspace's `tests/unsafe_audit.rs` checks. `picotag` re-exports it as
 //! `picotag::kernels`.
 
-#![deny(unsafe_op_in_unsafe_fn)]
 
 mod aarch64;
 mod avx512;
