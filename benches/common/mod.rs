@@ -23,35 +23,48 @@ pub fn model_path() -> (PathBuf, String) {
     if default.exists() {
         return (default, "the shipped models/default.ptag".into());
     }
-    let tok = root().join(".cache/teacher/all-minilm-l6-v2/tokenizer.json");
-    let (json, which) = match std::fs::read_to_string(&tok) {
+    let out = root().join("target/bench-random-minilm.ptag");
+    let which = if out.exists() {
+        "the tokenizer it was written with"
+    } else {
+        write_random_minilm(&out)
+    };
+    let note = format!(
+        "no trained model found: a RANDOM-weight int8 model of MiniLM-L6's shape with {which} ({})",
+        out.display()
+    );
+    (out, note)
+}
+
+/// Writes a random int8 model of all-MiniLM-L6-v2's shape (6 × 384, 12
+/// heads, FFN 1536, the tiny model's tasks and heads) to `out`, with the real
+/// MiniLM tokenizer when fetched (`$PICOTAG_TEACHER_DIR` or
+/// `.cache/teacher/all-minilm-l6-v2`); returns which tokenizer it took.
+pub fn write_random_minilm(out: &Path) -> &'static str {
+    let dir = std::env::var_os("PICOTAG_TEACHER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".cache/teacher/all-minilm-l6-v2"));
+    let (json, which) = match std::fs::read_to_string(dir.join("tokenizer.json")) {
         Ok(j) => (j, "the real MiniLM tokenizer"),
         Err(_) => (
             tiny_tokenizer_json(),
             "the tiny test tokenizer (MiniLM's not fetched)",
         ),
     };
-    let out = root().join("target/bench-random-minilm.ptag");
-    if !out.exists() {
-        let mut m = RandomModel::tiny(1);
-        m.arch.hidden = 384;
-        m.arch.layers = 6;
-        m.arch.heads = 12;
-        m.arch.intermediate = 1536;
-        m.arch.max_positions = 512;
-        m.tokenizer = json;
-        m.int8 = true;
-        let bytes = m.to_bytes().expect("random model");
-        if let Some(dir) = out.parent() {
-            std::fs::create_dir_all(dir).expect("create the model's folder");
-        }
-        std::fs::write(&out, bytes).expect("write the random model");
+    let mut m = RandomModel::tiny(1);
+    m.arch.hidden = 384;
+    m.arch.layers = 6;
+    m.arch.heads = 12;
+    m.arch.intermediate = 1536;
+    m.arch.max_positions = 512;
+    m.tokenizer = json;
+    m.int8 = true;
+    let bytes = m.to_bytes().expect("random model");
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).expect("create the model's folder");
     }
-    let note = format!(
-        "no trained model found: a RANDOM-weight int8 model of MiniLM-L6's shape with {which} ({})",
-        out.display()
-    );
-    (out, note)
+    std::fs::write(out, bytes).expect("write the random model");
+    which
 }
 
 /// Dev utterances of every dataset in ../shared/data (words joined by spaces).
