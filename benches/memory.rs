@@ -1,14 +1,13 @@
 //! Memory and load time: model file size, resident memory (VmRSS from
 //! /proc/self/status) after `open`, after the first utterance and after
 //! 1,000 utterances, and the open time (criterion-timed, mmap + validate +
-//! checksum).
+//! head checksum; also without it, and with the whole-file checksum).
 
 #[path = "common/mod.rs"]
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use picotag::format::ModelFile;
-use picotag::tokenize::Tokenizer;
 use picotag::{OpenOptions, TagOptions, Tagger, Tagging};
 
 fn memory(c: &mut Criterion) {
@@ -40,19 +39,16 @@ fn memory(c: &mut Criterion) {
     );
     drop(tagger);
     c.bench_function("open", |b| b.iter(|| Tagger::open(&path).unwrap()));
-    // Where open's time goes: without the checksum pass, and the tokenizer
-    // (vocabulary) alone.
-    let unverified = OpenOptions {
-        verify_checksum: false,
-    };
+    // Where open's time goes: without the head checksum, and the tokenizer
+    // alone; and what the full check (every byte, `Tagger::verify`) costs.
     c.bench_function("open_unverified", |b| {
-        b.iter(|| Tagger::open_with(&path, unverified).unwrap())
+        b.iter(|| Tagger::open_with(&path, OpenOptions::UNCHECKED).unwrap())
     });
-    let file = ModelFile::open(&path, unverified).expect("open the model");
-    let json = &file.meta().tokenizer;
-    c.bench_function("tokenizer_from_json", |b| {
-        b.iter(|| Tokenizer::from_json(json).unwrap())
+    c.bench_function("open_full_checksum", |b| {
+        b.iter(|| Tagger::open_with(&path, OpenOptions::FULL).unwrap())
     });
+    let file = ModelFile::open(&path, OpenOptions::UNCHECKED).expect("open the model");
+    c.bench_function("tokenizer", |b| b.iter(|| file.tokenizer().unwrap()));
 }
 
 criterion_group!(benches, memory);

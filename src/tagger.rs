@@ -87,7 +87,8 @@ impl std::fmt::Debug for Tagger {
 }
 
 impl Tagger {
-    /// Memory-maps and validates the model at `path` (checksum verified).
+    /// Memory-maps and validates the model at `path` (head checksum
+    /// verified; see [`OpenOptions`] and [`Tagger::verify`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Tagger> {
         Self::open_with(path, OpenOptions::default())
     }
@@ -109,7 +110,7 @@ impl Tagger {
 
     fn from_model(file: ModelFile) -> Result<Tagger> {
         let meta = file.meta();
-        let tokenizer = Tokenizer::from_json(&meta.tokenizer).map_err(|e| match e {
+        let tokenizer = file.tokenizer().map_err(|e| match e {
             Error::Tokenizer(m) => Error::Format(format!("tokenizer in the model: {m}")),
             other => other,
         })?;
@@ -186,6 +187,12 @@ impl Tagger {
             options: TagOptions::default(),
             backend,
         })
+    }
+
+    /// Checks the whole-file checksum, weights included (reads every byte
+    /// of the model once): `open` checks only what it parses by default.
+    pub fn verify(&self) -> Result<()> {
+        self.file.verify()
     }
 
     /// Replaces the default options used by [`Tagger::tag_utterance`].

@@ -13,20 +13,68 @@
 
 mod config;
 mod normalize;
+pub mod table;
 mod vocab;
+
+use std::ops::Range;
+use std::sync::Arc;
 
 pub use normalize::BertNormalizer;
 pub use vocab::Vocab;
 
 use crate::error::{Error, Result};
 
+/// Bytes shared with the tokenizer (a model file's storage).
+pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// Where the tokenizer looks its pieces up.
+enum Pieces {
+    /// Built from a `tokenizer.json` vocabulary.
+    Hashed {
+        /// Word-initial pieces.
+        start: Vocab,
+        /// Word-continuing pieces, keyed without their prefix.
+        cont: Vocab,
+    },
+    /// The prebuilt table of a model file, probed where it lies.
+    Table {
+        bytes: SharedBytes,
+        range: Range<usize>,
+        table: table::Table,
+        prefix: Box<str>,
+    },
+}
+
+impl Pieces {
+    /// The id of a word-initial (`continuing == false`) or word-continuing piece.
+    #[inline]
+    fn get(&self, continuing: bool, piece: &str) -> Option<u32> {
+        match self {
+            Pieces::Hashed { start, cont } => {
+                if continuing {
+                    cont.get(piece)
+                } else {
+                    start.get(piece)
+                }
+            }
+            Pieces::Table {
+                bytes,
+                range,
+                table,
+                prefix,
+            } => {
+                let b = (**bytes).as_ref().get(range.clone())?;
+                let pre = if continuing { prefix.as_bytes() } else { b"" };
+                table.get(b, pre, piece.as_bytes())
+            }
+        }
+    }
+}
+
 /// A tokenizer bound to one model's vocabulary.
 pub struct Tokenizer {
     normalizer: Option<BertNormalizer>,
-    /// Word-initial pieces.
-    start: Vocab,
-    /// Word-continuing pieces, keyed without their prefix.
-    cont: Vocab,
+    pieces: Pieces,
     unk: u32,
     max_chars: usize,
     /// Verbatim added tokens, longest first.
@@ -89,20 +137,69 @@ impl Tokenizer {
     /// Builds the tokenizer from `tokenizer.json` text. Padding and
     /// truncation are ignored whatever the file says.
     pub fn from_json(json: &str) -> Result<Tokenizer> {
+        let mut cfg = config::parse(json)?;
+        let vocab = cfg
+            .vocab
+            .take()
+            .ok_or_else(|| Error::Tokenizer("WordPiece model without a vocab map".into()))?;
+        let pre = &*cfg.continuing_prefix;
+        let (mut n_cont, mut cont_bytes) = (0, 0);
+        for (t, _) in vocab.iter().filter(|(t, _)| t.starts_with(pre)) {
+            n_cont += 1;
+            cont_bytes += t.len() - pre.len();
+        }
+        let mut cont = Vocab::with_capacity(n_cont, cont_bytes);
+        for (t, i) in vocab.iter() {
+            if let Some(piece) = t.strip_prefix(pre) {
+                cont.insert(piece, i)?;
+            }
+        }
+        let (len, max_id) = (vocab.len(), vocab.iter().map(|(_, i)| i).max());
+        let pieces = Pieces::Hashed { start: vocab, cont };
+        Self::build(cfg, pieces, len, max_id)
+    }
+
+    /// Builds the tokenizer from `tokenizer.json` text without its
+    /// `model.vocab` and the vocabulary as a prebuilt [`table`] at `range` of
+    /// `bytes` (a format-2 model file): nothing is parsed or built per key.
+    pub fn from_table(json: &str, bytes: SharedBytes, range: Range<usize>) -> Result<Tokenizer> {
         let cfg = config::parse(json)?;
+        let b = (*bytes)
+            .as_ref()
+            .get(range.clone())
+            .ok_or_else(|| Error::Tokenizer("vocabulary table out of range".into()))?;
+        let t = table::Table::parse(b).map_err(|e| match e {
+            Error::Format(m) => Error::Tokenizer(m),
+            other => other,
+        })?;
+        let (len, max_id) = (t.len(), t.max_id());
+        let pieces = Pieces::Table {
+            bytes,
+            range,
+            table: t,
+            prefix: cfg.continuing_prefix.as_str().into(),
+        };
+        Self::build(cfg, pieces, len, max_id)
+    }
+
+    /// The rest of a tokenizer, given its pieces (`len` keys, largest id `max_id`).
+    fn build(
+        cfg: config::Config,
+        pieces: Pieces,
+        len: usize,
+        max_id: Option<u32>,
+    ) -> Result<Tokenizer> {
         // Distinct names: the vocabulary's, and the added tokens it lacks.
         let extra = cfg
             .added
             .iter()
-            .filter(|(t, _)| !cfg.vocab.contains_key(t))
+            .filter(|(t, _)| pieces.get(false, t).is_none())
             .map(|(t, _)| t.as_str())
             .collect::<std::collections::HashSet<&str>>()
             .len();
-        let names = cfg.vocab.len() + extra;
-        let max_id = cfg
-            .vocab
-            .iter()
-            .map(|(_, i)| i)
+        let names = len + extra;
+        let max_id = max_id
+            .into_iter()
             .chain(cfg.added.iter().map(|(_, i)| *i))
             .max()
             .map_or(0, |m| m as usize + 1);
@@ -112,26 +209,16 @@ impl Tokenizer {
                 .iter()
                 .find(|(a, _)| a == t)
                 .map(|&(_, i)| i)
-                .or_else(|| cfg.vocab.get(t))
+                .or_else(|| pieces.get(false, t))
                 .ok_or_else(|| Error::Tokenizer(format!("vocabulary has no {t} token")))
         };
+        let unk = pieces.get(false, &cfg.unk_token).ok_or_else(|| {
+            Error::Tokenizer(format!(
+                "unsupported tokenizer.json: unk_token {:?} is not in the vocabulary",
+                cfg.unk_token
+            ))
+        })?;
         let (cls, sep) = (id("[CLS]")?, id("[SEP]")?);
-        let unk = cfg
-            .vocab
-            .get(&cfg.unk_token)
-            .ok_or_else(|| Error::Tokenizer("vocabulary has no unknown token".into()))?;
-        let pre = &*cfg.continuing_prefix;
-        let (mut n_cont, mut cont_bytes) = (0, 0);
-        for (t, _) in cfg.vocab.iter().filter(|(t, _)| t.starts_with(pre)) {
-            n_cont += 1;
-            cont_bytes += t.len() - pre.len();
-        }
-        let mut cont = Vocab::with_capacity(n_cont, cont_bytes);
-        for (t, i) in cfg.vocab.iter() {
-            if let Some(piece) = t.strip_prefix(pre) {
-                cont.insert(piece, i)?;
-            }
-        }
         let mut added: Vec<(Box<str>, u32)> = cfg
             .added
             .iter()
@@ -140,8 +227,7 @@ impl Tokenizer {
         added.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
         Ok(Tokenizer {
             normalizer: cfg.normalizer,
-            start: cfg.vocab,
-            cont,
+            pieces,
             unk,
             max_chars: cfg.max_input_chars_per_word,
             added,
@@ -257,8 +343,7 @@ impl Tokenizer {
             let mut found = None;
             while start < end {
                 let piece = &word[start..end];
-                let map = if start == 0 { &self.start } else { &self.cont };
-                if let Some(id) = map.get(piece) {
+                if let Some(id) = self.pieces.get(start > 0, piece) {
                     found = Some(id);
                     break;
                 }

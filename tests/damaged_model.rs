@@ -1,6 +1,6 @@
 //! Damaged model files: truncations of the header and metadata, random
-//! byte and bit corruptions over the whole file. With the checksum on every
-//! damage is rejected with `Error::Format`; with it off, damage in the
+//! byte and bit corruptions over the whole file. With both checksums on every
+//! damage is rejected with `Error::Format`; with them off, damage in the
 //! structure is rejected or harmless, and damage in the weights still gives
 //! a result, never a panic.
 
@@ -12,16 +12,12 @@ mod models;
 
 use std::path::Path;
 
-use picotag::format::{checksum, HEADER_LEN};
+use picotag::format::{seal, CHECKSUM_RANGE, HEADER_LEN, HEAD_CHECKSUM_RANGE};
 use picotag::testing::Rng;
 use picotag::{Error, OpenOptions, TagOptions, Tagger};
 
-const CHECKED: OpenOptions = OpenOptions {
-    verify_checksum: true,
-};
-const UNCHECKED: OpenOptions = OpenOptions {
-    verify_checksum: false,
-};
+const CHECKED: OpenOptions = OpenOptions::FULL;
+const UNCHECKED: OpenOptions = OpenOptions::UNCHECKED;
 const PROBES: [&str; 2] = [
     "book a flight from boston to denver",
     "i take 200 mg of aspirin",
@@ -38,9 +34,10 @@ fn u64_at(b: &[u8], at: usize) -> usize {
     u64::from_le_bytes(b[at..at + 8].try_into().unwrap()) as usize
 }
 
-/// The metadata, tensor table and data sections of a valid file.
-fn sections(b: &[u8]) -> [Section; 3] {
-    [24, 40, 56].map(|at| Section {
+/// The metadata, tensor table, data and vocabulary sections of a valid
+/// file (the vocabulary empty in version 1).
+fn sections(b: &[u8]) -> [Section; 4] {
+    [24, 40, 56, 80].map(|at| Section {
         offset: u64_at(b, at),
         len: u64_at(b, at + 8),
     })
@@ -69,11 +66,11 @@ fn probe(t: &Tagger) {
     }
 }
 
-/// Every truncation inside the header, metadata and tensor table (`step` 1)
-/// or a sample of them, with the checksum on and off.
+/// Every truncation inside the header, metadata, tensor table and
+/// vocabulary (`step` 1) or a sample of them, with the checksums on and off.
 fn truncations(bytes: &[u8], step: usize) -> usize {
-    let [_, table, _] = sections(bytes);
-    let structure_end = table.offset + table.len;
+    let [_, _, data, _] = sections(bytes);
+    let structure_end = data.offset;
     let mut n = 0;
     let mut len = 0;
     while len < structure_end {
@@ -89,20 +86,20 @@ fn truncations(bytes: &[u8], step: usize) -> usize {
     n
 }
 
-/// Every shorter length of the metadata and tensor-table sections written
-/// into the header (the section cut short inside an intact file), checksum
-/// off so that the parser itself must notice.
+/// Every shorter length of the metadata, tensor-table and vocabulary
+/// sections written into the header (the section cut short inside an intact
+/// file), checksums off so that the parser itself must notice.
 fn shortened_sections(bytes: &[u8], step: usize) -> usize {
     let mut n = 0;
-    for (i, s) in sections(bytes).iter().take(2).enumerate() {
-        let at = 32 + 16 * i;
+    let [meta, table, _, vocab] = sections(bytes);
+    for (at, s) in [(32, meta), (48, table), (88, vocab)] {
         let mut len = 0;
         while len < s.len {
             let mut b = bytes.to_vec();
             b[at..at + 8].copy_from_slice(&(len as u64).to_le_bytes());
             expect_format(
                 Tagger::from_bytes_with(&b, UNCHECKED),
-                &format!("section {i} cut to {len}"),
+                &format!("section length at {at} cut to {len}"),
             );
             n += 1;
             len += step;
@@ -129,12 +126,16 @@ fn corrupt(bytes: &mut [u8], rng: &mut Rng, region: std::ops::Range<usize>) -> u
     i
 }
 
-/// Writes the checksum of the damaged file, so that what follows the
-/// checksum check is what is tested.
+/// Writes the checksums of the damaged file, so that what follows the
+/// checksum checks is what is tested.
 fn reseal(b: &mut [u8]) {
-    b[72..80].fill(0);
-    let c = checksum(b);
-    b[72..80].copy_from_slice(&c.to_le_bytes());
+    let data = u64_at(b, 56).clamp(HEADER_LEN, b.len());
+    let (head, whole) = seal(b, data);
+    // Version 1 has no head checksum (its bytes are reserved, zero).
+    if b[8..12] != 1u32.to_le_bytes() {
+        b[HEAD_CHECKSUM_RANGE].copy_from_slice(&head.to_le_bytes());
+    }
+    b[CHECKSUM_RANGE].copy_from_slice(&whole.to_le_bytes());
 }
 
 #[derive(Debug, Default)]
@@ -148,7 +149,7 @@ struct Tally {
 /// off (and resealed), rejected with `Error::Format` or opened and tagged
 /// without panicking — always opened when only weight bytes changed.
 fn corruptions(bytes: &[u8], rounds: usize, seed: u64) -> Tally {
-    let [_, _, data] = sections(bytes);
+    let [_, _, data, _] = sections(bytes);
     let mut rng = Rng::new(seed);
     let mut tally = Tally::default();
     for round in 0..rounds {
@@ -211,7 +212,7 @@ fn random_corruptions_are_rejected_or_harmless() {
 #[test]
 fn damaged_checksum_field_is_rejected() {
     let bytes = models::small(23, true).to_bytes().unwrap();
-    for i in 72..80 {
+    for i in CHECKSUM_RANGE.chain(HEAD_CHECKSUM_RANGE) {
         for bit in 0..8 {
             let mut b = bytes.clone();
             b[i] ^= 1 << bit;

@@ -24,6 +24,7 @@ fn factorized(int8: bool) -> Vec<u8> {
 /// The same network with the word embeddings multiplied out.
 fn multiplied_out(file: &ModelFile) -> Vec<u8> {
     let mut meta = file.meta().clone();
+    meta.tokenizer = file.tokenizer_json().unwrap();
     meta.architecture.embedding_rank = None;
     let (v, h) = (meta.architecture.vocab_size, meta.architecture.hidden);
     let a = file
@@ -102,6 +103,7 @@ fn bad_factorizations_are_rejected() {
     let file = ModelFile::from_bytes(&factorized(false), OpenOptions::default()).unwrap();
     let rebuild = |rank: Option<usize>, drop_projection: bool| {
         let mut meta = file.meta().clone();
+        meta.tokenizer = file.tokenizer_json().unwrap();
         meta.architecture.embedding_rank = rank;
         let mut w = ModelWriter::new(meta);
         for t in file.tensors() {

@@ -51,7 +51,7 @@ fn fast_path_matches_the_reference_within_int8_error() {
         let file = ModelFile::from_bytes(&bytes, OpenOptions::default()).unwrap();
         let enc = EncoderRef::bind(&file).unwrap();
         assert!(fast::supports(&file, &enc));
-        let tok = Tokenizer::from_json(&file.meta().tokenizer).unwrap();
+        let tok = file.tokenizer().unwrap();
         for text in TEXTS {
             let ids = ids(&tok, text);
             let r = reference::forward(&file, &enc, &ids, &vec![true; ids.len()]).unwrap();

@@ -1,5 +1,7 @@
 //! The `.ptag` format: round trip, and rejection of damaged or hostile files.
 
+use std::path::Path;
+
 use picotag::format::{Architecture, ModelFile, ModelWriter, OpenOptions, HEADER_LEN};
 use picotag::testing::{RandomModel, Rng};
 use picotag::{Error, Tagger};
@@ -21,9 +23,7 @@ fn small() -> RandomModel {
     m
 }
 
-const NO_CHECKSUM: OpenOptions = OpenOptions {
-    verify_checksum: false,
-};
+const NO_CHECKSUM: OpenOptions = OpenOptions::UNCHECKED;
 
 #[test]
 fn round_trip_keeps_metadata_and_tensors() {
@@ -33,15 +33,24 @@ fn round_trip_keeps_metadata_and_tensors() {
     let file = ModelFile::from_bytes(&bytes, OpenOptions::default()).unwrap();
     assert_eq!(file.meta().heads, spec.heads());
     assert_eq!(file.meta().architecture.hidden, 32);
-    assert_eq!(file.meta().tokenizer, spec.tokenizer);
+    assert_eq!(file.version(), 2);
+    // The vocabulary went to its table and comes back whole.
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+    assert!(json(&file.meta().tokenizer)["model"].get("vocab").is_none());
+    assert_eq!(json(&file.tokenizer_json().unwrap()), json(&spec.tokenizer));
     // Every tensor is 64-byte aligned in the file and reads back bit-exact.
     let mut w2 = ModelWriter::new(file.meta().clone());
+    w2.meta_mut().tokenizer = file.tokenizer_json().unwrap();
     for t in file.tensors() {
         assert_eq!(t.offset % 64, 0, "{}", t.name);
         w2.add_raw(&t.name, t.dtype, t.layout, &t.shape, file.bytes_of(t))
             .unwrap();
     }
     assert_eq!(w2.to_bytes().unwrap(), bytes);
+    assert_eq!(
+        ModelWriter::from_file(&file).unwrap().to_bytes().unwrap(),
+        bytes
+    );
     // f32 / f16 / i8 tensors and views.
     let mut w = ModelWriter::new(file.meta().clone());
     w.add_f32("a", &[2, 3], &[1.0, -2.0, 3.5, 0.0, 1e-3, 7.0])
@@ -116,17 +125,89 @@ fn every_truncation_is_rejected() {
     assert!(Tagger::from_bytes(&longer).is_err());
 }
 
+/// Where the tensor data starts (header bytes 56..64).
+fn data_offset(b: &[u8]) -> usize {
+    u64::from_le_bytes(b[56..64].try_into().unwrap()) as usize
+}
+
 #[test]
 fn every_bit_flip_is_caught_by_the_checksum() {
     let bytes = small().to_bytes().unwrap();
+    let data = data_offset(&bytes);
     let mut rng = Rng::new(11);
-    for _ in 0..3000 {
+    for round in 0..3000 {
         let mut b = bytes.clone();
-        let i = (rng.next_u64() % b.len() as u64) as usize;
+        // Every other flip before the data, where the default open checks.
+        let span = if round % 2 == 0 { data } else { b.len() };
+        let i = (rng.next_u64() % span as u64) as usize;
         b[i] ^= 1 << (rng.next_u64() % 8);
-        match Tagger::from_bytes(&b) {
+        match Tagger::from_bytes_with(&b, OpenOptions::FULL) {
             Err(Error::Format(_)) => {}
             other => panic!("flip at byte {i} gave {other:?}"),
+        }
+        if i < data && !(72..80).contains(&i) {
+            assert!(
+                matches!(Tagger::from_bytes(&b), Err(Error::Format(_))),
+                "flip at byte {i} before the data passed the default open"
+            );
+        } else {
+            // In the weights (or the whole-file checksum field): the default
+            // open does not read them, `verify` does.
+            let t = Tagger::from_bytes(&b).expect("the default open skips the weights");
+            assert!(matches!(t.verify(), Err(Error::Format(_))), "byte {i}");
+        }
+    }
+    Tagger::from_bytes(&bytes).unwrap().verify().unwrap();
+}
+
+#[test]
+fn version_1_files_still_open_and_reencode_to_the_same_tagger() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/model_bytes");
+    let texts = [
+        "book a flight from boston to denver tomorrow morning",
+        "i take 200 mg of ibuprofen for my migraine",
+        "Weather in NEW YORK?",
+    ];
+    for name in ["small-f32.ptag", "small-int8.ptag"] {
+        let v1 = std::fs::read(seeds.join(name)).unwrap();
+        assert_eq!(v1[8..12], 1u32.to_le_bytes(), "{name} is a version-1 file");
+        let file = ModelFile::from_bytes(&v1, OpenOptions::default()).unwrap();
+        assert_eq!(file.version(), 1);
+        let v2 = ModelWriter::from_file(&file).unwrap().to_bytes().unwrap();
+        assert_eq!(v2[8..12], 2u32.to_le_bytes());
+        let (old, new) = (
+            Tagger::from_bytes(&v1).unwrap(),
+            Tagger::from_bytes(&v2).unwrap(),
+        );
+        for text in texts {
+            assert_eq!(
+                old.tokenizer().tokenize(text).unwrap(),
+                new.tokenizer().tokenize(text).unwrap()
+            );
+            assert_eq!(
+                old.tag_utterance(text).unwrap(),
+                new.tag_utterance(text).unwrap(),
+                "{name}: {text}"
+            );
+        }
+        // A version-1 file has only the whole-file checksum: the default
+        // open checks it.
+        let mut d = v1.clone();
+        let last = d.len() - 1;
+        d[last] ^= 1;
+        assert!(matches!(Tagger::from_bytes(&d), Err(Error::Format(_))));
+        assert!(Tagger::from_bytes_with(&d, NO_CHECKSUM).is_ok());
+    }
+    // A version this build does not know: a clear error.
+    for v in [0u32, 3, 99] {
+        let mut b = small().to_bytes().unwrap();
+        b[8..12].copy_from_slice(&v.to_le_bytes());
+        match Tagger::from_bytes_with(&b, NO_CHECKSUM) {
+            Err(Error::Format(m)) => assert!(
+                m.contains(&format!("unsupported format version {v}")) && m.contains("reencode"),
+                "{m}"
+            ),
+            other => panic!("version {v}: {other:?}"),
         }
     }
 }
@@ -235,9 +316,44 @@ fn hostile_tables_and_metadata_are_rejected() {
         patched(&bytes, "\"architecture\"", "\"architecturf\""),
         "json",
     );
-    assert_format_err(patched(&bytes, "[CLS]", "[CLX]"), "tokenizer without [CLS]");
     assert_format_err(
-        patched(&bytes, "\\\"vocab\\\":{", "\\\"vocab\\\":["),
+        patched(&bytes, "\\\"model\\\":{", "\\\"model\\\":["),
         "tokenizer json",
+    );
+    // A vocabulary without [CLS].
+    let mut w =
+        ModelWriter::from_file(&ModelFile::from_bytes(&bytes, NO_CHECKSUM).unwrap()).unwrap();
+    let json = w.meta_mut().tokenizer.replace("\"[CLS]\"", "\"[CLX]\"");
+    w.meta_mut().tokenizer = json;
+    assert_format_err(
+        Tagger::from_bytes(&w.to_bytes().unwrap()),
+        "tokenizer without [CLS]",
+    );
+    // The vocabulary table: its sizes, its id width, a section cut short.
+    let vocab = u64::from_le_bytes(bytes[80..88].try_into().unwrap()) as usize;
+    let vocab_len = u64::from_le_bytes(bytes[88..96].try_into().unwrap());
+    assert!(vocab >= HEADER_LEN && vocab_len > 16);
+    for (at, v, what) in [
+        (0, 1u32 << 30, "key count"),
+        (4, 0, "block size"),
+        (8, 3, "id width"),
+        (12, 1, "key stream length"),
+        (16, u32::MAX, "first block offset"),
+    ] {
+        let mut b = bytes.clone();
+        b[vocab + at..vocab + at + 4].copy_from_slice(&v.to_le_bytes());
+        assert_format_err(Tagger::from_bytes_with(&b, NO_CHECKSUM), what);
+    }
+    let mut b = bytes.clone();
+    b[88..96].copy_from_slice(&(vocab_len - 1).to_le_bytes());
+    assert_format_err(
+        Tagger::from_bytes_with(&b, NO_CHECKSUM),
+        "vocabulary cut short",
+    );
+    let mut b = bytes.clone();
+    b[80..88].copy_from_slice(&(data_offset(&bytes) as u64).to_le_bytes());
+    assert_format_err(
+        Tagger::from_bytes_with(&b, NO_CHECKSUM),
+        "vocabulary in the data",
     );
 }

@@ -364,7 +364,8 @@ void picotag_string_free(char *s);
 
 /**
  * Opens the model file at `path` (NUL-terminated; bytes on Unix, UTF-8
- * elsewhere): memory-maps it and verifies its checksum. On success `*out`
+ * elsewhere): memory-maps it and verifies its head checksum (everything but
+ * the weights; the whole file for a version-1 file). On success `*out`
  * is a new tagger, to be released with `picotag_close`; the file may not be
  * modified while it is open.
  *
@@ -380,7 +381,8 @@ picotag_status picotag_open(const char *path,
 /**
  * Loads a model from `len` bytes at `data`. The bytes are copied (into an
  * aligned buffer the tagger owns): the caller may free `data` as soon as
- * this returns. On success `*out` is a new tagger, to be released with
+ * this returns. The whole-file checksum is verified (the copy reads every
+ * byte anyway). On success `*out` is a new tagger, to be released with
  * `picotag_close`.
  *
  * Errors: `NULL_ARGUMENT`, `FORMAT`.

@@ -164,7 +164,8 @@ fn path_of(path: &CStr) -> Result<&std::path::Path, Failure> {
 }
 
 /// Opens the model file at `path` (NUL-terminated; bytes on Unix, UTF-8
-/// elsewhere): memory-maps it and verifies its checksum. On success `*out`
+/// elsewhere): memory-maps it and verifies its head checksum (everything but
+/// the weights; the whole file for a version-1 file). On success `*out`
 /// is a new tagger, to be released with `picotag_close`; the file may not be
 /// modified while it is open.
 ///
@@ -191,7 +192,8 @@ pub unsafe extern "C" fn picotag_open(
 
 /// Loads a model from `len` bytes at `data`. The bytes are copied (into an
 /// aligned buffer the tagger owns): the caller may free `data` as soon as
-/// this returns. On success `*out` is a new tagger, to be released with
+/// this returns. The whole-file checksum is verified (the copy reads every
+/// byte anyway). On success `*out` is a new tagger, to be released with
 /// `picotag_close`.
 ///
 /// Errors: `NULL_ARGUMENT`, `FORMAT`.
@@ -212,7 +214,7 @@ pub unsafe extern "C" fn picotag_open_from_memory(
         }
         // SAFETY: `data` is readable for `len` bytes (contract above).
         let bytes = unsafe { bytes_arg(data, len, "data")? };
-        let tagger = Tagger::from_bytes(bytes)?;
+        let tagger = Tagger::from_bytes_with(bytes, picotag::OpenOptions::FULL)?;
         *out = Box::into_raw(picotag_tagger::new(tagger)?);
         Ok(())
     })

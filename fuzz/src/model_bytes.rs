@@ -14,8 +14,12 @@ const PROBES: [&str; 3] = [
 /// be rejected with [`Error::Format`]; a file that opens must tag without
 /// panicking and give well-formed results.
 pub fn run(data: &[u8]) {
-    for verify_checksum in [true, false] {
-        match Tagger::from_bytes_with(data, OpenOptions { verify_checksum }) {
+    for opts in [
+        OpenOptions::FULL,
+        OpenOptions::default(),
+        OpenOptions::UNCHECKED,
+    ] {
+        match Tagger::from_bytes_with(data, opts) {
             Ok(tagger) => probe(&tagger),
             Err(Error::Format(_)) => {}
             Err(e) => panic!("a damaged model gave a non-format error: {e:?}"),

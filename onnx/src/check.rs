@@ -148,7 +148,7 @@ pub fn max_abs_diff(file: &ModelFile, batch: &[Vec<u32>]) -> Result<f32> {
 /// `[CLS] pieces [SEP]` of each text with the model's own tokenizer, cut to
 /// the model's positions.
 pub fn encode_texts(file: &ModelFile, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
-    let tok = picotag::tokenize::Tokenizer::from_json(&file.meta().tokenizer)?;
+    let tok = file.tokenizer()?;
     let max = file.meta().architecture.max_positions.saturating_sub(2);
     texts
         .iter()

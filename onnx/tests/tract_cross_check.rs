@@ -4,7 +4,6 @@ use std::path::Path;
 
 use picotag::format::{Layout, ModelFile, ModelWriter, OpenOptions, Pooling};
 use picotag::testing::{RandomModel, Rng};
-use picotag::tokenize::Tokenizer;
 use picotag_onnx::check::{load_tract, max_abs_diff, run_tract};
 
 const SENTENCES: &[&str] = &[
@@ -16,7 +15,7 @@ const SENTENCES: &[&str] = &[
 
 /// `[CLS] pieces [SEP]` of each sentence.
 fn batch(file: &ModelFile) -> Vec<Vec<u32>> {
-    let tok = Tokenizer::from_json(&file.meta().tokenizer).expect("tokenizer");
+    let tok = file.tokenizer().expect("tokenizer");
     SENTENCES
         .iter()
         .map(|s| {
@@ -92,6 +91,7 @@ fn factorized(r: usize) -> ModelFile {
     let m = RandomModel::tiny(10);
     let base = ModelFile::from_bytes(&m.to_bytes().unwrap(), OpenOptions::default()).unwrap();
     let mut meta = base.meta().clone();
+    meta.tokenizer = base.tokenizer_json().unwrap();
     meta.architecture.embedding_rank = Some(r);
     let (v, h) = (meta.architecture.vocab_size, meta.architecture.hidden);
     let mut w = ModelWriter::new(meta);

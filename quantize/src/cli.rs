@@ -39,6 +39,8 @@ pub enum Cmd {
     Inspect(InspectArgs),
     /// Write a `.ptag` model as an ONNX graph (f32).
     ExportOnnx(ExportOnnxArgs),
+    /// Rewrite a `.ptag` model in the current format version, same weights.
+    Reencode(crate::reencode::ReencodeArgs),
     /// Count the slots some tasks of a `.ptag` model invent on out-of-domain
     /// sentences, with the has-slot gate off and on.
     Ood(OodArgs),
@@ -525,6 +527,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::ExportOnnx(a) => export_onnx(&a),
+        Cmd::Reencode(a) => crate::reencode::run(&a),
         Cmd::Ood(a) => run_ood(&a),
         Cmd::Conflicts(a) => run_conflicts(&a),
     }

@@ -33,8 +33,14 @@ pub fn describe(file: &ModelFile) -> String {
     );
     let _ = writeln!(
         s,
-        "tokenizer: {} bytes of tokenizer.json",
-        m.tokenizer.len()
+        "format version {}; tokenizer: {} bytes of tokenizer.json{}",
+        file.version(),
+        m.tokenizer.len(),
+        if file.version() >= 2 {
+            " (without its vocabulary, which is a binary table)"
+        } else {
+            ""
+        }
     );
     let mut tasks: Vec<&str> = Vec::new();
     for h in &m.heads {

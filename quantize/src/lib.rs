@@ -9,6 +9,7 @@ pub mod error;
 pub mod eval;
 pub mod inspect;
 pub mod model;
+pub mod reencode;
 pub mod train;
 
 pub use error::{Error, Result};

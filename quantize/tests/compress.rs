@@ -265,7 +265,7 @@ fn compressed_forward_matches_the_dequantized_checkpoint() {
     let fp = tmp.path().join("dq.ptag");
     compress(&dq, &fp, &opts(true, EmbeddingPrecision::I8)).unwrap();
     let ff = open(&fp);
-    let tok = picotag::tokenize::Tokenizer::from_json(&qf.meta().tokenizer).unwrap();
+    let tok = qf.tokenizer().unwrap();
     let mut ids = vec![tok.cls_id()];
     ids.extend(
         tok.tokenize("show me flights from boston to denver on monday")

@@ -10,7 +10,6 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use picotag::encoder::{reference, EncoderRef};
 use picotag::format::{Architecture, ModelFile, ModelMeta, ModelWriter, OpenOptions};
-use picotag::tokenize::Tokenizer;
 
 const SENTENCES: &[&str] = &[
     "book a table for two at 8 pm",
@@ -29,7 +28,7 @@ fn reference_encoder_matches_candle_bert_on_minilm() {
     let ptag = ptag_from_hf(&dir);
     let file = ModelFile::from_bytes(&ptag, OpenOptions::default()).unwrap();
     let enc = EncoderRef::bind(&file).unwrap();
-    let tok = Tokenizer::from_json(&file.meta().tokenizer).unwrap();
+    let tok = file.tokenizer().unwrap();
 
     let seqs: Vec<Vec<u32>> = SENTENCES
         .iter()

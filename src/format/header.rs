@@ -4,14 +4,19 @@ use crate::error::{Error, Result};
 
 /// The first eight bytes of every `.ptag` file.
 pub const MAGIC: [u8; 8] = *b"PTAG\x89\r\n\x1a";
-/// The format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes (it reads this one and version 1).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_VERSION: u32 = 1;
 /// Size of the header in bytes.
 pub const HEADER_LEN: usize = 128;
 /// Alignment of every section and tensor, in bytes.
 pub const ALIGN: usize = 64;
-/// Byte range of the checksum field (zeroed while the checksum is computed).
+/// Byte range of the whole-file checksum field (zeroed, with
+/// [`HEAD_CHECKSUM_RANGE`], while either checksum is computed).
 pub const CHECKSUM_RANGE: std::ops::Range<usize> = 72..80;
+/// Byte range of the head checksum field (version 2).
+pub const HEAD_CHECKSUM_RANGE: std::ops::Range<usize> = 96..104;
 
 /// A section: `len` bytes at `offset` from the start of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,8 +40,15 @@ pub struct Header {
     pub table: Section,
     /// The tensor data.
     pub data: Section,
-    /// `ptag64` of the whole file with the checksum field zeroed.
+    /// `ptag64` of the whole file with both checksum fields zeroed.
     pub checksum: u64,
+    /// The vocabulary table (version 2; empty when the tokenizer JSON
+    /// carries its own vocabulary, and in version 1).
+    pub vocab: Section,
+    /// `ptag64` of the bytes before the tensor data (header, metadata, tensor
+    /// table, vocabulary) with both checksum fields zeroed (version 2; 0 in
+    /// version 1, which has none).
+    pub head_checksum: u64,
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -67,6 +79,9 @@ impl Header {
             self.data.offset,
             self.data.len,
             self.checksum,
+            self.vocab.offset,
+            self.vocab.len,
+            self.head_checksum,
         ];
         for (i, f) in fields.iter().enumerate() {
             b[16 + 8 * i..24 + 8 * i].copy_from_slice(&f.to_le_bytes());
@@ -86,16 +101,19 @@ impl Header {
             return Err(Error::format("bad magic: not a .ptag file"));
         }
         let version = u32_at(bytes, 8);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::format(format!(
-                "unsupported format version {version} (this build reads {FORMAT_VERSION})"
+                "unsupported format version {version} (this build reads \
+                 {OLDEST_VERSION} to {FORMAT_VERSION}; convert the file with \
+                 `picotag-quantize reencode`, or use a newer picotag)"
             )));
         }
         let header_len = u32_at(bytes, 12) as usize;
         if header_len != HEADER_LEN {
             return Err(Error::format(format!("bad header length {header_len}")));
         }
-        if bytes[80..HEADER_LEN].iter().any(|&b| b != 0) {
+        let reserved = if version == 1 { 80 } else { 104 };
+        if bytes[reserved..HEADER_LEN].iter().any(|&b| b != 0) {
             return Err(Error::format("reserved header bytes are not zero"));
         }
         let h = Header {
@@ -114,6 +132,11 @@ impl Header {
                 len: u64_at(bytes, 64),
             },
             checksum: u64_at(bytes, 72),
+            vocab: Section {
+                offset: u64_at(bytes, 80),
+                len: u64_at(bytes, 88),
+            },
+            head_checksum: u64_at(bytes, 96),
         };
         if h.file_len != bytes.len() as u64 {
             return Err(Error::format(format!(
@@ -126,7 +149,11 @@ impl Header {
             ("metadata", h.meta),
             ("tensor table", h.table),
             ("data", h.data),
+            ("vocabulary", h.vocab),
         ] {
+            if name == "vocabulary" && s == Section::default() {
+                continue;
+            }
             let end = s.offset.checked_add(s.len);
             match end {
                 Some(end) if s.offset >= HEADER_LEN as u64 && end <= h.file_len => {}
@@ -142,6 +169,22 @@ impl Header {
                     "{name} section offset {} is not {ALIGN}-byte aligned",
                     s.offset
                 )));
+            }
+        }
+        // Version 2: everything parsed at open lies before the data, which
+        // the head checksum covers.
+        if version >= 2 {
+            for (name, s) in [
+                ("metadata", h.meta),
+                ("tensor table", h.table),
+                ("vocabulary", h.vocab),
+            ] {
+                if s.offset + s.len > h.data.offset {
+                    return Err(Error::format(format!(
+                        "{name} section {}+{} does not end before the data at {}",
+                        s.offset, s.len, h.data.offset
+                    )));
+                }
             }
         }
         Ok(h)

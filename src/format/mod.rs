@@ -9,8 +9,10 @@ mod table;
 mod writer;
 
 pub use checksum::{checksum, Checksum};
-pub use header::{ALIGN, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use header::{
+    ALIGN, CHECKSUM_RANGE, FORMAT_VERSION, HEADER_LEN, HEAD_CHECKSUM_RANGE, MAGIC, OLDEST_VERSION,
+};
 pub use meta::{Architecture, HeadKind, HeadMeta, HeadRole, ModelMeta, Pooling};
-pub use reader::{ModelFile, OpenOptions};
+pub use reader::{seal, ModelFile, OpenOptions};
 pub use table::{DType, Layout, TensorInfo};
 pub use writer::ModelWriter;

@@ -3,29 +3,76 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use half::f16;
 
 use super::checksum::Checksum;
-use super::header::{Header, ALIGN, CHECKSUM_RANGE};
+use super::header::{Header, Section, ALIGN, CHECKSUM_RANGE, HEAD_CHECKSUM_RANGE};
 use super::meta::ModelMeta;
 use super::table::{DType, Layout, TensorInfo};
 use crate::error::{Error, Result};
+use crate::tokenize::{table, Tokenizer};
 
 /// Options for opening a model file.
+///
+/// By default `open` checks the head checksum (header, metadata, tensor
+/// table and vocabulary: everything it parses), which costs a few hundred
+/// kilobytes of reading, and not the weights: [`ModelFile::verify`] (or
+/// `verify_checksum`) checks every byte when the application asks for it.
+/// A version-1 file has only the whole-file checksum, which `verify_head`
+/// then checks.
 #[derive(Debug, Clone, Copy)]
 pub struct OpenOptions {
-    /// Verify the whole-file checksum (reads every page once). Default `true`;
-    /// switch it off only for a file verified at install time.
+    /// Verify the head checksum at open. Default `true`.
+    pub verify_head: bool,
+    /// Also verify the whole-file checksum at open (reads every page once).
+    /// Default `false`.
     pub verify_checksum: bool,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
         OpenOptions {
-            verify_checksum: true,
+            verify_head: true,
+            verify_checksum: false,
         }
     }
+}
+
+impl OpenOptions {
+    /// Both checks: the head checksum and every byte of the file.
+    pub const FULL: OpenOptions = OpenOptions {
+        verify_head: true,
+        verify_checksum: true,
+    };
+    /// No checksum checked (for a file verified at install time; every
+    /// structure is still validated).
+    pub const UNCHECKED: OpenOptions = OpenOptions {
+        verify_head: false,
+        verify_checksum: false,
+    };
+}
+
+/// `ptag64` of `bytes[range]` with both checksum fields zeroed.
+fn sealed_checksum(bytes: &[u8], end: usize) -> u64 {
+    let mut c = Checksum::new();
+    c.update(&bytes[..CHECKSUM_RANGE.start]);
+    c.update(&[0u8; 8]);
+    c.update(&bytes[CHECKSUM_RANGE.end..HEAD_CHECKSUM_RANGE.start]);
+    c.update(&[0u8; 8]);
+    c.update(&bytes[HEAD_CHECKSUM_RANGE.end..end]);
+    c.finish()
+}
+
+/// The checksums of a file's bytes as the writer stores them: the head
+/// checksum (bytes before the data at `data_offset`) and the whole-file one,
+/// both with the checksum fields zeroed.
+pub fn seal(bytes: &[u8], data_offset: usize) -> (u64, u64) {
+    (
+        sealed_checksum(bytes, data_offset),
+        sealed_checksum(bytes, bytes.len()),
+    )
 }
 
 /// The bytes of a model: memory-mapped, or owned in an 8-byte-aligned buffer.
@@ -43,9 +90,17 @@ impl Storage {
     }
 }
 
+impl AsRef<[u8]> for Storage {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
 /// A validated `.ptag` model: metadata plus in-place tensor views.
 pub struct ModelFile {
-    storage: Storage,
+    /// Shared with the tokenizer, which probes the vocabulary in place.
+    storage: Arc<Storage>,
+    header: Header,
     meta: ModelMeta,
     tensors: Vec<TensorInfo>,
     by_name: HashMap<String, usize>,
@@ -100,16 +155,19 @@ impl ModelFile {
     fn from_storage(storage: Storage, opts: OpenOptions) -> Result<ModelFile> {
         let bytes = storage.bytes();
         let header = Header::decode(bytes)?;
-        if opts.verify_checksum {
-            let mut c = Checksum::new();
-            c.update(&bytes[..CHECKSUM_RANGE.start]);
-            c.update(&[0u8; 8]);
-            c.update(&bytes[CHECKSUM_RANGE.end..]);
-            if c.finish() != header.checksum {
-                return Err(Error::format(
-                    "checksum mismatch: the file is corrupted or was modified",
-                ));
-            }
+        let full = opts.verify_checksum || (header.version == 1 && opts.verify_head);
+        if full && sealed_checksum(bytes, bytes.len()) != header.checksum {
+            return Err(Error::format(
+                "checksum mismatch: the file is corrupted or was modified",
+            ));
+        }
+        if header.version >= 2
+            && opts.verify_head
+            && sealed_checksum(bytes, header.data.offset as usize) != header.head_checksum
+        {
+            return Err(Error::format(
+                "head checksum mismatch: the file is corrupted or was modified",
+            ));
         }
         let section =
             |s: super::header::Section| &bytes[s.offset as usize..(s.offset + s.len) as usize];
@@ -127,16 +185,76 @@ impl ModelFile {
         }
         Ok(ModelFile {
             data_offset: header.data.offset as usize,
-            storage,
+            storage: Arc::new(storage),
+            header,
             meta,
             tensors,
             by_name,
         })
     }
 
-    /// The metadata.
+    /// The metadata. In a version-2 file with a vocabulary section,
+    /// `tokenizer` is the `tokenizer.json` text without `model.vocab` (see
+    /// [`ModelFile::tokenizer_json`] for the whole of it).
     pub fn meta(&self) -> &ModelMeta {
         &self.meta
+    }
+
+    /// The format version of the file.
+    pub fn version(&self) -> u32 {
+        self.header.version
+    }
+
+    /// Checks the whole-file checksum (reads every byte): what `open` skips
+    /// by default, for the application to run when it chooses.
+    pub fn verify(&self) -> Result<()> {
+        let bytes = self.storage.bytes();
+        if sealed_checksum(bytes, bytes.len()) != self.header.checksum {
+            return Err(Error::format(
+                "checksum mismatch: the file is corrupted or was modified",
+            ));
+        }
+        Ok(())
+    }
+
+    fn vocab_range(&self) -> Option<std::ops::Range<usize>> {
+        let s = self.header.vocab;
+        (s != Section::default()).then(|| s.offset as usize..(s.offset + s.len) as usize)
+    }
+
+    /// The model's tokenizer: probes the vocabulary table in place (version
+    /// 2), or parses the `tokenizer.json` text (version 1).
+    pub fn tokenizer(&self) -> Result<Tokenizer> {
+        let json = &self.meta.tokenizer;
+        match self.vocab_range() {
+            Some(r) => Tokenizer::from_table(json, self.storage.clone(), r),
+            None => Tokenizer::from_json(json),
+        }
+    }
+
+    /// The whole `tokenizer.json` text of the model (for tools that need
+    /// it, such as the Hugging Face tokenizer of the trainer); in version 2
+    /// the vocabulary is put back from its table (keys in byte order).
+    pub fn tokenizer_json(&self) -> Result<String> {
+        let Some(r) = self.vocab_range() else {
+            return Ok(self.meta.tokenizer.clone());
+        };
+        let bad = |m: String| Error::format(format!("tokenizer: {m}"));
+        let mut v: serde_json::Value =
+            serde_json::from_str(&self.meta.tokenizer).map_err(|e| bad(e.to_string()))?;
+        let b = &self.storage.bytes()[r];
+        let t = table::Table::parse(b)?;
+        let mut map = serde_json::Map::new();
+        for (k, id) in t.entries(b) {
+            let k = String::from_utf8(k).map_err(|_| bad("a key is not UTF-8".into()))?;
+            map.insert(k, id.into());
+        }
+        let model = v
+            .get_mut("model")
+            .and_then(|m| m.as_object_mut())
+            .ok_or_else(|| bad("no model object".into()))?;
+        model.insert("vocab".into(), map.into());
+        serde_json::to_string(&v).map_err(|e| bad(e.to_string()))
     }
 
     /// The tensor table.

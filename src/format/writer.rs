@@ -4,11 +4,15 @@ use std::path::Path;
 
 use half::f16;
 
-use super::checksum::checksum;
-use super::header::{Header, Section, ALIGN, CHECKSUM_RANGE, FORMAT_VERSION, HEADER_LEN};
+use super::header::{
+    Header, Section, ALIGN, CHECKSUM_RANGE, FORMAT_VERSION, HEADER_LEN, HEAD_CHECKSUM_RANGE,
+};
+use super::meta::HeadMeta;
 use super::meta::ModelMeta;
+use super::reader::{seal, ModelFile};
 use super::table::{DType, Layout, TensorInfo};
 use crate::error::{Error, Result};
+use crate::tokenize::table;
 
 /// Builds a `.ptag` file from metadata and tensors.
 #[derive(Debug, Clone)]
@@ -26,12 +30,61 @@ fn pad_to_align(buf: &mut Vec<u8>) {
 }
 
 impl ModelWriter {
-    /// A writer for a model described by `meta`.
+    /// A writer for a model described by `meta`, whose `tokenizer` is the
+    /// whole `tokenizer.json` (for the metadata of a version-2 file read back,
+    /// take [`ModelFile::tokenizer_json`], or use [`ModelWriter::from_file`]).
     pub fn new(meta: ModelMeta) -> Self {
         ModelWriter {
             meta,
             tensors: Vec::new(),
             data: Vec::new(),
+        }
+    }
+
+    /// A writer holding all of `file`: its metadata (with the whole
+    /// `tokenizer.json`) and every tensor's bytes. Writing it re-encodes the
+    /// file in the current format version with the same tensors.
+    pub fn from_file(file: &ModelFile) -> Result<ModelWriter> {
+        let mut meta = file.meta().clone();
+        meta.tokenizer = file.tokenizer_json()?;
+        let mut w = ModelWriter::new(meta);
+        for t in file.tensors() {
+            w.add_raw(&t.name, t.dtype, t.layout, &t.shape, file.bytes_of(t))?;
+        }
+        Ok(w)
+    }
+
+    /// Keeps the heads for which `keep` is true, and drops the others and
+    /// their tensors (`heads.NAME.weight`, `.bias`, `.weight.scale`).
+    pub fn retain_heads(&mut self, mut keep: impl FnMut(&HeadMeta) -> bool) {
+        let mut dropped = Vec::new();
+        self.meta.heads.retain(|h| {
+            let k = keep(h);
+            if !k {
+                dropped.push(h.name.clone());
+            }
+            k
+        });
+        let gone = |t: &TensorInfo| {
+            dropped.iter().any(|n| {
+                t.name
+                    .strip_prefix("heads.")
+                    .and_then(|r| r.strip_prefix(n.as_str()))
+                    .is_some_and(|r| matches!(r, ".weight" | ".bias" | ".weight.scale"))
+            })
+        };
+        if dropped.is_empty() {
+            return;
+        }
+        // Rebuild the data without the dropped tensors.
+        let old = std::mem::take(&mut self.tensors);
+        let data = std::mem::take(&mut self.data);
+        for t in old.into_iter().filter(|t| !gone(t)) {
+            let bytes = &data[t.offset as usize..(t.offset + t.length) as usize];
+            pad_to_align(&mut self.data);
+            let offset = self.data.len() as u64;
+            self.data.extend_from_slice(bytes);
+            self.tensors.push(TensorInfo { offset, ..t });
         }
     }
 
@@ -104,7 +157,10 @@ impl ModelWriter {
 
     /// The complete file.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let meta = serde_json::to_vec(&self.meta)
+        let (tokenizer, vocab) = split_vocab(&self.meta.tokenizer)?;
+        let mut meta = self.meta.clone();
+        meta.tokenizer = tokenizer;
+        let meta = serde_json::to_vec(&meta)
             .map_err(|e| Error::InvalidArgument(format!("metadata: {e}")))?;
         let table = serde_json::to_vec(&self.tensors)
             .map_err(|e| Error::InvalidArgument(format!("tensor table: {e}")))?;
@@ -122,22 +178,37 @@ impl ModelWriter {
         };
         out.extend_from_slice(&table);
         pad_to_align(&mut out);
+        let vocab_s = match &vocab {
+            Some(v) => {
+                let s = Section {
+                    offset: out.len() as u64,
+                    len: v.len() as u64,
+                };
+                out.extend_from_slice(v);
+                pad_to_align(&mut out);
+                s
+            }
+            None => Section::default(),
+        };
         let data_s = Section {
             offset: out.len() as u64,
             len: self.data.len() as u64,
         };
         out.extend_from_slice(&self.data);
-        let mut header = Header {
+        let header = Header {
             version: FORMAT_VERSION,
             file_len: out.len() as u64,
             meta: meta_s,
             table: table_s,
             data: data_s,
             checksum: 0,
+            vocab: vocab_s,
+            head_checksum: 0,
         };
         out[..HEADER_LEN].copy_from_slice(&header.encode());
-        header.checksum = checksum(&out);
-        out[CHECKSUM_RANGE].copy_from_slice(&header.checksum.to_le_bytes());
+        let (head, whole) = seal(&out, data_s.offset as usize);
+        out[HEAD_CHECKSUM_RANGE].copy_from_slice(&head.to_le_bytes());
+        out[CHECKSUM_RANGE].copy_from_slice(&whole.to_le_bytes());
         Ok(out)
     }
 
@@ -154,4 +225,32 @@ impl ModelWriter {
         std::fs::write(&tmp, &bytes).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }
+}
+
+/// Splits `tokenizer.json` text into the text without `model.vocab` and the
+/// vocabulary as a prebuilt table; text that is not a tokenizer with a
+/// vocabulary map is kept whole, with no table.
+fn split_vocab(json: &str) -> Result<(String, Option<Vec<u8>>)> {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(json) else {
+        return Ok((json.to_string(), None));
+    };
+    let Some(model) = v.get_mut("model").and_then(|m| m.as_object_mut()) else {
+        return Ok((json.to_string(), None));
+    };
+    let Some(map) = model.get("vocab").and_then(|m| m.as_object()) else {
+        return Ok((json.to_string(), None));
+    };
+    let mut entries = Vec::with_capacity(map.len());
+    for (k, id) in map {
+        let id = id
+            .as_u64()
+            .and_then(|i| u32::try_from(i).ok())
+            .ok_or_else(|| Error::InvalidArgument(format!("tokenizer: id of {k:?} is {id}")))?;
+        entries.push((k.as_str(), id));
+    }
+    let table = table::encode(&entries)?;
+    model.remove("vocab");
+    let text =
+        serde_json::to_string(&v).map_err(|e| Error::InvalidArgument(format!("tokenizer: {e}")))?;
+    Ok((text, Some(table)))
 }

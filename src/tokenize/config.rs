@@ -15,8 +15,9 @@ use crate::error::{Error, Result};
 pub struct Config {
     /// `None`: no normalizer.
     pub normalizer: Option<BertNormalizer>,
-    /// WordPiece vocabulary (token → id).
-    pub vocab: Vocab,
+    /// WordPiece vocabulary (token → id); `None` when `model.vocab` is
+    /// absent (a format-2 model file keeps it in its vocabulary section).
+    pub vocab: Option<Vocab>,
     /// The unknown token.
     pub unk_token: String,
     /// Prefix of word-continuing pieces (`##`).
@@ -188,9 +189,7 @@ pub fn parse(json: &str) -> Result<Config> {
             )))
         }
     }
-    let vocab = model
-        .vocab
-        .ok_or_else(|| bad("WordPiece model without a vocab map"))?;
+    let vocab = model.vocab;
     let str_of = |v: &Value, key: &str, default: &str| -> Result<String> {
         match v {
             Value::Null => Ok(default.to_string()),
@@ -199,11 +198,6 @@ pub fn parse(json: &str) -> Result<Config> {
         }
     };
     let unk_token = str_of(&model.unk_token, "unk_token", "[UNK]")?;
-    if !vocab.contains_key(&unk_token) {
-        return Err(bad(format!(
-            "unk_token {unk_token:?} is not in the vocabulary"
-        )));
-    }
     let max_input_chars_per_word = match &model.max_input_chars_per_word {
         Value::Null => 100,
         v => v
