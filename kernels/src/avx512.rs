@@ -1,69 +1,207 @@
-//! x86-64 AVX-512 VNNI kernel (`vpdpbusd`). Never executed on the development
-//! machine (no AVX-512 there): its test runs wherever the CPU has it.
+//! x86-64 AVX-512 VNNI kernel (`vpdpbusd`).
 //!
-//! Same structure as the AVX2 path (16-column blocks, tiles of up to 8 rows,
-//! scalar-identical epilogue 16 lanes wide). The AVX-512 intrinsics and target
-//! features are stable since Rust 1.89, above the workspace's declared MSRV.
+//! Tiles of up to 8 activation rows by 32 columns (two packed 16-column
+//! blocks): 16 independent accumulators, enough to keep both 512-bit
+//! `vpdpbusd` ports of a server core busy (latency 5, two a cycle) where one
+//! block at a time left half of them idle. `vpdpbusd` multiplies unsigned by
+//! signed bytes: the *weights* are made unsigned, `w + 128 = w ^ 0x80`, once
+//! per loaded group (shared by all the tile's rows), and the activations are
+//! the signed operand, broadcast straight from memory. The shift is removed
+//! at the end, `Σ (w+128)·a − 128·Σ a`, with each row's `Σ a` summed once per
+//! row tile. Every step is exact in wrapping i32, so is the result; the
+//! epilogue is the scalar one, 16 lanes wide (bit-identical). The AVX-512
+//! intrinsics and target features are stable since Rust 1.89, the MSRV.
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
 
-use super::tiles::{drive, tile_ptrs};
 use super::{Epilogue, Gemm, KR, NR};
 
 /// Bytes of one (nb, kg) weight group: one zmm register.
 const GROUP: usize = NR * KR;
 
-/// AVX-512 VNNI GEMM. Never executed on the development machine (no AVX-512).
+/// AVX-512 VNNI GEMM.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F, BW and VNNI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) unsafe fn gemm_avx512vnni(g: &mut Gemm) {
-    drive!(g, tile_vnni, [8, 4, 2, 1])
+    let mut row = 0;
+    while row < g.m {
+        let left = g.m - row;
+        // SAFETY: the CPU has the features of this function (our contract).
+        unsafe {
+            if left >= 8 {
+                rows::<8>(g, row);
+                row += 8;
+            } else if left >= 4 {
+                rows::<4>(g, row);
+                row += 4;
+            } else if left >= 2 {
+                rows::<2>(g, row);
+                row += 2;
+            } else {
+                rows::<1>(g, row);
+                row += 1;
+            }
+        }
+    }
 }
 
-/// One `MR × 16` tile with `vpdpbusd` (u8 × i8 → i32, 4 products per lane).
-///
-/// The activations are shifted to unsigned, `a + 128 = a ^ 0x80`, and the
-/// shift is removed at the end: `Σ (a+128)·w − 128·Σ w`, where `Σ w` (the
-/// column sums of the block) is accumulated by the same instruction with
-/// all-ones. Every step is exact in wrapping i32, so is the result.
+/// `Σ a` of the `kp` signed bytes at `p`.
 ///
 /// # Safety
-/// The CPU must support AVX-512 F, BW and VNNI. The operands are checked by `tile_ptrs`
-/// (which panics when the tile does not fit `g`), so no other contract.
+/// The CPU must support AVX-512 F, BW and VNNI; `p` is readable for `kp` bytes.
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn tile_vnni<const MR: usize>(g: &mut Gemm, nb: usize, row0: usize) {
-    let (a, w) = tile_ptrs::<MR>(g, nb, row0);
-    let kp = g.kp;
+unsafe fn row_sum(p: *const i8, kp: usize) -> i32 {
     let ones = _mm512_set1_epi8(1);
+    let mut acc = _mm512_setzero_si512();
+    let mut i = 0;
+    while i + 64 <= kp {
+        // SAFETY: i + 64 <= kp bytes are readable from p; unaligned load.
+        let v = unsafe { _mm512_loadu_si512(p.add(i).cast()) };
+        acc = _mm512_dpbusd_epi32(acc, ones, v);
+        i += 64;
+    }
+    if i < kp {
+        let mask = (1u64 << (kp - i)) - 1;
+        // SAFETY: the mask reads only the kp - i < 64 readable bytes left.
+        let v = unsafe { _mm512_maskz_loadu_epi8(mask, p.add(i)) };
+        acc = _mm512_dpbusd_epi32(acc, ones, v);
+    }
+    _mm512_reduce_add_epi32(acc)
+}
+
+/// Rows `row0..row0+MR` against every column: the row sums once, then the
+/// 32-column tiles, then a last 16-column one if the block count is odd.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, BW and VNNI. The operands are checked
+/// here (a panic when the rows do not fit `g`), so no other contract.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn rows<const MR: usize>(g: &mut Gemm, row0: usize) {
+    let kp = g.kp;
+    assert!(row0 + MR <= g.m && (row0 + MR) * kp <= g.a.len());
+    assert!(g.n_blocks() * NR * kp <= g.w.len());
+    let a = g.a[row0 * kp..].as_ptr();
+    let mut corr = [_mm512_setzero_si512(); MR];
+    for (r, c) in corr.iter_mut().enumerate() {
+        // SAFETY: row r < MR has kp bytes from a + r*kp (asserted above).
+        let s = unsafe { row_sum(a.add(r * kp), kp) };
+        *c = _mm512_set1_epi32(s.wrapping_mul(128));
+    }
+    let blocks = g.n_blocks();
+    let mut nb = 0;
+    while nb + 2 <= blocks {
+        // SAFETY: blocks nb, nb+1 < n_blocks lie in w (asserted above).
+        let acc = unsafe { tile2::<MR>(g.w.as_ptr(), a, kp, nb) };
+        for (r, acc_r) in acc.iter().enumerate() {
+            // SAFETY: the CPU has the features (our contract).
+            unsafe {
+                store16(g, row0 + r, nb * NR, _mm512_sub_epi32(acc_r[0], corr[r]));
+                store16(
+                    g,
+                    row0 + r,
+                    (nb + 1) * NR,
+                    _mm512_sub_epi32(acc_r[1], corr[r]),
+                );
+            }
+        }
+        nb += 2;
+    }
+    if nb < blocks {
+        // SAFETY: block nb < n_blocks lies in w (asserted above).
+        let acc = unsafe { tile1::<MR>(g.w.as_ptr(), a, kp, nb) };
+        for (r, acc_r) in acc.iter().enumerate() {
+            // SAFETY: the CPU has the features (our contract).
+            unsafe { store16(g, row0 + r, nb * NR, _mm512_sub_epi32(*acc_r, corr[r])) };
+        }
+    }
+}
+
+/// `Σ (w+128)·a` of `MR` rows at `a` (stride `kp`) against blocks `nb` and
+/// `nb + 1` of the packed weights at `w`.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, BW and VNNI; `a` is readable for
+/// `MR * kp` bytes and `w` for `(nb + 2) * 16 * kp`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn tile2<const MR: usize>(
+    w: *const i8,
+    a: *const i8,
+    kp: usize,
+    nb: usize,
+) -> [[__m512i; 2]; MR] {
     let flip = _mm512_set1_epi8(i8::MIN);
-    let mut colsum = _mm512_setzero_si512();
+    // SAFETY: blocks nb and nb+1 start inside w (contract).
+    let (w0, w1) = unsafe { (w.add(nb * NR * kp), w.add((nb + 1) * NR * kp)) };
+    let mut acc = [[_mm512_setzero_si512(); 2]; MR];
+    for kg in 0..kp / KR {
+        // SAFETY: each block holds kp/KR groups of 64 bytes; unaligned loads.
+        let (wa, wb) = unsafe {
+            (
+                _mm512_loadu_si512(w0.add(kg * GROUP).cast()),
+                _mm512_loadu_si512(w1.add(kg * GROUP).cast()),
+            )
+        };
+        let (wa, wb) = (_mm512_xor_si512(wa, flip), _mm512_xor_si512(wb, flip));
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            // SAFETY: row r < MR has kp bytes from a + r*kp, and kg*4+4 <= kp.
+            let x4 = unsafe { a.add(r * kp + kg * KR).cast::<i32>().read_unaligned() };
+            let x = _mm512_set1_epi32(x4);
+            acc_r[0] = _mm512_dpbusd_epi32(acc_r[0], wa, x);
+            acc_r[1] = _mm512_dpbusd_epi32(acc_r[1], wb, x);
+        }
+    }
+    acc
+}
+
+/// [`tile2`] on one block `nb`.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, BW and VNNI; `a` is readable for
+/// `MR * kp` bytes and `w` for `(nb + 1) * 16 * kp`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn tile1<const MR: usize>(
+    w: *const i8,
+    a: *const i8,
+    kp: usize,
+    nb: usize,
+) -> [__m512i; MR] {
+    let flip = _mm512_set1_epi8(i8::MIN);
+    // SAFETY: block nb starts inside w (contract).
+    let w0 = unsafe { w.add(nb * NR * kp) };
     let mut acc = [_mm512_setzero_si512(); MR];
     for kg in 0..kp / KR {
-        // SAFETY: tile_ptrs: the block holds kp/KR groups of 64 bytes from w; unaligned load.
-        let wv = unsafe { _mm512_loadu_si512(w.add(kg * GROUP).cast()) };
-        colsum = _mm512_dpbusd_epi32(colsum, ones, wv);
+        // SAFETY: the block holds kp/KR groups of 64 bytes; unaligned load.
+        let wa = unsafe { _mm512_loadu_si512(w0.add(kg * GROUP).cast()) };
+        let wa = _mm512_xor_si512(wa, flip);
         for (r, acc_r) in acc.iter_mut().enumerate() {
-            // SAFETY: tile_ptrs: row r < MR has kp bytes from a + r*kp, and kg*4+4 <= kp.
+            // SAFETY: row r < MR has kp bytes from a + r*kp, and kg*4+4 <= kp.
             let x4 = unsafe { a.add(r * kp + kg * KR).cast::<i32>().read_unaligned() };
-            let x = _mm512_xor_si512(_mm512_set1_epi32(x4), flip);
-            *acc_r = _mm512_dpbusd_epi32(*acc_r, x, wv);
+            *acc_r = _mm512_dpbusd_epi32(*acc_r, wa, _mm512_set1_epi32(x4));
         }
     }
-    let corr = _mm512_slli_epi32::<7>(colsum);
-    for acc_r in acc.iter_mut() {
-        *acc_r = _mm512_sub_epi32(*acc_r, corr);
-    }
-    let n0 = nb * NR;
+    acc
+}
+
+/// The scalar epilogue 16 lanes wide: columns `n0..n0+16` of `row` from the
+/// exact sums `acc` (a partial last block goes through the scalar one).
+///
+/// # Safety
+/// The CPU must support AVX-512 F. `row < g.m` and `n0 < g.n` (checked).
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn store16(g: &mut Gemm, row: usize, n0: usize, acc: __m512i) {
+    assert!(row < g.m && n0 < g.n);
     if n0 + NR > g.n {
-        for (r, acc_r) in acc.iter().enumerate() {
-            let mut tmp = [0i32; NR];
-            // SAFETY: tmp holds 16 i32 = one 64-byte unaligned store.
-            unsafe { _mm512_storeu_si512(tmp.as_mut_ptr().cast(), *acc_r) };
-            g.store_scalar(row0 + r, n0, &tmp[..g.n - n0]);
-        }
+        let mut tmp = [0i32; NR];
+        // SAFETY: tmp holds 16 i32 = one 64-byte unaligned store.
+        unsafe { _mm512_storeu_si512(tmp.as_mut_ptr().cast(), acc) };
+        g.store_scalar(row, n0, &tmp[..g.n - n0]);
         return;
     }
     let ws = &g.w_scales[n0..n0 + NR];
@@ -75,19 +213,16 @@ unsafe fn tile_vnni<const MR: usize>(g: &mut Gemm, nb: usize, row0: usize) {
         };
         (_mm512_loadu_ps(ws.as_ptr()), bv)
     };
-    for (r, acc_r) in acc.iter().enumerate() {
-        let row = row0 + r;
-        let s = _mm512_mul_ps(_mm512_set1_ps(g.a_scales[row]), wsv);
-        let v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(*acc_r), s), bv);
-        let dst = &mut g.out[row * g.ldc + n0..row * g.ldc + n0 + NR];
-        let p = dst.as_mut_ptr();
-        // SAFETY: dst holds 16 f32 (row < m, n0 + 16 <= n, out.len() >= (m-1)*ldc + n).
-        unsafe {
-            let v = match g.epilogue {
-                Epilogue::Store => v,
-                Epilogue::Accumulate => _mm512_add_ps(_mm512_loadu_ps(p), v),
-            };
-            _mm512_storeu_ps(p, v);
-        }
+    let s = _mm512_mul_ps(_mm512_set1_ps(g.a_scales[row]), wsv);
+    let v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), s), bv);
+    let dst = &mut g.out[row * g.ldc + n0..row * g.ldc + n0 + NR];
+    let p = dst.as_mut_ptr();
+    // SAFETY: dst holds 16 f32 (row < m, n0 + 16 <= n, out.len() >= (m-1)*ldc + n).
+    unsafe {
+        let v = match g.epilogue {
+            Epilogue::Store => v,
+            Epilogue::Accumulate => _mm512_add_ps(_mm512_loadu_ps(p), v),
+        };
+        _mm512_storeu_ps(p, v);
     }
 }

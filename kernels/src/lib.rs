@@ -1,5 +1,6 @@
 //! int8 GEMM kernels: a scalar path that defines the result, plus x86-64
-//! (AVX2, AVX-512 VNNI) and aarch64 (NEON, dot-product) paths chosen at run time.
+//! (AVX2, AVX-VNNI, AVX-512 VNNI) and aarch64 (NEON, dot-product) paths
+//! chosen at run time.
 //!
 //! `out[m][n] = (Σ_k a[m][k] · w[n][k]) as f32 * (a_scale[m] * w_scale[n]) + bias[n]`
 //!
@@ -19,9 +20,9 @@
 //! workspace's `tests/unsafe_audit.rs` checks. `picotag` re-exports it as
 //! `picotag::kernels`.
 
-
 mod aarch64;
 mod avx512;
+mod avxvnni;
 mod pack;
 mod quantize;
 mod scalar;
@@ -51,6 +52,8 @@ pub enum Isa {
     Scalar,
     /// x86-64 AVX2 (`vpmaddubsw` with the sign trick).
     Avx2,
+    /// x86-64 AVX-VNNI (256-bit VEX `vpdpbusd`: CPUs without AVX-512).
+    AvxVnni,
     /// x86-64 AVX-512 VNNI (`vpdpbusd`).
     Avx512Vnni,
     /// aarch64 Advanced SIMD (`smull`/`sadalp`).
@@ -61,19 +64,21 @@ pub enum Isa {
 
 impl Isa {
     /// Every ISA, from the most portable to the most specific.
-    pub const ALL: [Isa; 5] = [
+    pub const ALL: [Isa; 6] = [
         Isa::Scalar,
         Isa::Avx2,
+        Isa::AvxVnni,
         Isa::Avx512Vnni,
         Isa::Neon,
         Isa::NeonDot,
     ];
 
-    /// The name used by `PICOTAG_ISA`: `scalar|avx2|avx512vnni|neon|neondot`.
+    /// The name used by `PICOTAG_ISA`: `scalar|avx2|avxvnni|avx512vnni|neon|neondot`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
             Isa::Avx2 => "avx2",
+            Isa::AvxVnni => "avxvnni",
             Isa::Avx512Vnni => "avx512vnni",
             Isa::Neon => "neon",
             Isa::NeonDot => "neondot",
@@ -93,6 +98,11 @@ impl Isa {
             Isa::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::AvxVnni => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("avxvnni")
+            }
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512Vnni => {
                 std::arch::is_x86_feature_detected!("avx2")
@@ -119,8 +129,9 @@ impl Isa {
 
     /// The fastest available ISA, ignoring `PICOTAG_ISA`.
     pub fn best() -> Isa {
-        const PREFERENCE: [Isa; 5] = [
+        const PREFERENCE: [Isa; 6] = [
             Isa::Avx512Vnni,
+            Isa::AvxVnni,
             Isa::Avx2,
             Isa::NeonDot,
             Isa::Neon,
@@ -326,6 +337,12 @@ pub fn gemm_i8_ex(
         Isa::Avx2 => {
             // SAFETY: `or_detected` returns Avx2 only when the CPU has AVX2.
             unsafe { x86::gemm_avx2(&mut g) }
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::AvxVnni => {
+            // SAFETY: `or_detected` returns AvxVnni only when the CPU has AVX2
+            // and AVX-VNNI.
+            unsafe { avxvnni::gemm_avxvnni(&mut g) }
         }
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512Vnni => {

@@ -225,6 +225,19 @@ fn simd_paths_match_scalar_model_shapes() {
     }
 }
 
+/// The row counts of real utterances (8 to 40 tokens): every row tiling of
+/// every path, on the model's matrix shapes and odd ones.
+#[test]
+fn simd_paths_match_scalar_at_sequence_lengths() {
+    let mut rng = StdRng::seed_from_u64(5);
+    for m in [8, 10, 15, 17, 23, 26, 31, 35, 40] {
+        let (n, k) =
+            [(384, 384), (1536, 384), (384, 1536), (48, 100), (122, 384)][rng.random_range(0..5)];
+        let c = Case::random(&mut rng, m, n, k, false);
+        check_case(&c, &mut rng);
+    }
+}
+
 #[test]
 fn simd_paths_exact_on_extreme_values() {
     let mut rng = StdRng::seed_from_u64(4);

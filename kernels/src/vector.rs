@@ -36,8 +36,8 @@ pub fn with_vector_isa<B: VectorBody>(isa: Isa, f: B) -> B::Out {
             unsafe { avx512(f) }
         }
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => {
-            // SAFETY: `or_detected` returns Avx2 only when the CPU has AVX2.
+        Isa::Avx2 | Isa::AvxVnni => {
+            // SAFETY: `or_detected` returns Avx2 or AvxVnni only when the CPU has AVX2.
             unsafe { avx2(f) }
         }
         // aarch64: NEON is the baseline, the loops already use it.

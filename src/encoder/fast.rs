@@ -59,8 +59,69 @@ pub fn supports(file: &ModelFile, enc: &EncoderRef) -> bool {
     })
 }
 
-/// One int8 Linear: quantizes the `m` rows of `x` (width `k`) and writes
-/// `out = x W^T + b` (or adds it to `out` with [`Epilogue::Accumulate`]).
+/// Quantized activations: `m` rows of `padded_k(k)` int8 values and their scales.
+struct QuantRows<'s> {
+    q: &'s [i8],
+    scales: &'s [f32],
+    m: usize,
+    k: usize,
+}
+
+/// Quantizes the `m` rows of `x` (width `k`) once, for every Linear that
+/// reads them.
+fn quantize<'s>(
+    isa: Isa,
+    x: &[f32],
+    m: usize,
+    k: usize,
+    aq: &'s mut Vec<i8>,
+    ascale: &'s mut Vec<f32>,
+) -> QuantRows<'s> {
+    let kp = kernels::padded_k(k);
+    let q = grow(aq, m * kp);
+    let scales = grow(ascale, m);
+    kernels::quantize_rows_isa(isa, &x[..m * k], m, k, q, scales);
+    QuantRows { q, scales, m, k }
+}
+
+/// One int8 Linear on quantized rows: writes `out = x W^T + b` (or adds it
+/// to `out` with [`Epilogue::Accumulate`]).
+fn gemm(
+    isa: Isa,
+    file: &ModelFile,
+    lin: &LinearRef,
+    x: &QuantRows,
+    out: &mut [f32],
+    epilogue: Epilogue,
+) -> Result<()> {
+    let w: Mat = lin.weight.view(file)?;
+    let MatData::I8Packed(data, Scales::F32(scales)) = w.data else {
+        return Err(Error::format(
+            "fast path on a weight that is not packed int8",
+        ));
+    };
+    if w.k != x.k {
+        return Err(Error::format("Linear input width disagrees"));
+    }
+    let packed = PackedMatrix::new(data, w.n, w.k)
+        .ok_or_else(|| Error::format("packed weight of the wrong length"))?;
+    let bias = lin.bias.view(file)?;
+    kernels::gemm_i8_ex(
+        isa,
+        x.q,
+        x.scales,
+        x.m,
+        &packed,
+        scales,
+        Some(&bias),
+        out,
+        w.n,
+        epilogue,
+    );
+    Ok(())
+}
+
+/// One int8 Linear: quantizes the `m` rows of `x` and runs [`gemm`].
 #[allow(clippy::too_many_arguments)]
 fn linear(
     isa: Isa,
@@ -73,32 +134,9 @@ fn linear(
     out: &mut [f32],
     epilogue: Epilogue,
 ) -> Result<()> {
-    let w: Mat = lin.weight.view(file)?;
-    let MatData::I8Packed(data, Scales::F32(scales)) = w.data else {
-        return Err(Error::format(
-            "fast path on a weight that is not packed int8",
-        ));
-    };
-    let packed = PackedMatrix::new(data, w.n, w.k)
-        .ok_or_else(|| Error::format("packed weight of the wrong length"))?;
-    let bias = lin.bias.view(file)?;
-    let kp = kernels::padded_k(w.k);
-    let aq = grow(aq, m * kp);
-    let ascale = grow(ascale, m);
-    kernels::quantize_rows_isa(isa, &x[..m * w.k], m, w.k, aq, ascale);
-    kernels::gemm_i8_ex(
-        isa,
-        aq,
-        ascale,
-        m,
-        &packed,
-        scales,
-        Some(&bias),
-        out,
-        w.n,
-        epilogue,
-    );
-    Ok(())
+    let k = lin.weight.view(file)?.k;
+    let xq = quantize(isa, x, m, k, aq, ascale);
+    gemm(isa, file, lin, &xq, out, epilogue)
 }
 
 /// Runs the encoder over `ids` (with `[CLS]`/`[SEP]`, no padding) on `isa`
@@ -179,13 +217,15 @@ fn layers(
     let eps = a.layer_norm_eps;
     for layer in &enc.layers {
         let st = Epilogue::Store;
-        let (aq, asc) = (&mut s.aq, &mut s.ascale);
+        // Q, K and V read the same rows: quantized once.
+        let xq = quantize(isa, x, t, h, &mut s.aq, &mut s.ascale);
         let q = grow(&mut s.q, t * h);
-        linear(isa, file, &layer.query, x, t, aq, asc, q, st)?;
+        gemm(isa, file, &layer.query, &xq, q, st)?;
         let k = grow(&mut s.k, t * h);
-        linear(isa, file, &layer.key, x, t, aq, asc, k, st)?;
+        gemm(isa, file, &layer.key, &xq, k, st)?;
         let v = grow(&mut s.v, t * h);
-        linear(isa, file, &layer.value, x, t, aq, asc, v, st)?;
+        gemm(isa, file, &layer.value, &xq, v, st)?;
+        let (aq, asc) = (&mut s.aq, &mut s.ascale);
         let ctx = grow(&mut s.ctx, t * h);
         let scores = grow(&mut s.scores, attention_scratch(t, h, a.heads));
         attention(q, k, v, ctx, scores, t, h, a.heads, &[]);
