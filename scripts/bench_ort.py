@@ -13,6 +13,7 @@ and the ratio ORT / picotag (> 1: picotag is faster).
 import argparse
 import datetime
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -46,6 +47,15 @@ def cpu_flags():
     except OSError:
         pass
     return []
+
+
+def loadavg():
+    """The 1-minute load average (how busy the machine was), or None."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def ort_session(path):
@@ -124,6 +134,7 @@ def main():
     samples = {(m["name"], w): {"picotag": [], "ort": []}
                for m in models for w in m["lengths"]}
     backend = None
+    load_start = loadavg()
     for r in range(a.rounds):
         for m in models:
             for w, L in sorted(m["lengths"].items()):
@@ -148,6 +159,8 @@ def main():
         "rounds": a.rounds,
         "warmup_passes": a.warmup,
         "reps": a.reps,
+        "loadavg_1min_start_end": [load_start, loadavg()],
+        "cpus": os.cpu_count(),
         "models": {},
     }
     for m in models:
