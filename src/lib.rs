@@ -17,10 +17,12 @@
 //! ```
 //!
 //! Layout: [`format`] (the model file), [`tokenize`], [`kernels`], [`encoder`],
-//! [`heads`], [`decode`], and [`Tagger`] tying them together.
+//! [`heads`], [`decode`], [`entities`] (values injected at run time), and
+//! [`Tagger`] tying them together.
 
 pub mod decode;
 pub mod encoder;
+pub mod entities;
 mod error;
 pub mod format;
 pub mod heads;
@@ -31,7 +33,8 @@ pub mod testing;
 pub mod tokenize;
 pub mod window;
 
+pub use entities::EntitySet;
 pub use error::{Error, Result};
 pub use format::OpenOptions;
-pub use tagger::{Backend, TagOptions, Tagger, TaskInfo};
+pub use tagger::{Backend, TagOptions, Tagger, TaskInfo, DEFAULT_ENTITY_BONUS};
 pub use tagging::{Intent, Slot, Tagging};

@@ -15,7 +15,7 @@ mod config;
 mod normalize;
 mod vocab;
 
-pub use normalize::BertNormalizer;
+pub use normalize::{pre_tokenize, BertNormalizer};
 pub use vocab::Vocab;
 
 use crate::error::{Error, Result};
@@ -149,6 +149,11 @@ impl Tokenizer {
             cls,
             sep,
         })
+    }
+
+    /// The normalizer applied before pre-tokenization, if any.
+    pub fn normalizer(&self) -> Option<&BertNormalizer> {
+        self.normalizer.as_ref()
     }
 
     /// The `[CLS]` id.
