@@ -17,7 +17,8 @@
 //! ```
 //!
 //! Layout: [`format`] (the model file), [`tokenize`], [`kernels`], [`encoder`],
-//! [`heads`], [`decode`], and [`Tagger`] tying them together.
+//! [`heads`], [`decode`], [`entities`] (values injected at run time), and
+//! [`Tagger`] tying them together.
 //!
 //! No `unsafe` here: the SIMD kernels live in the `picotag-kernels` crate
 //! (re-exported as [`kernels`]), the C ABI in `picotag-ffi`. The one exception
@@ -28,6 +29,7 @@
 
 pub mod decode;
 pub mod encoder;
+pub mod entities;
 mod error;
 pub mod format;
 pub mod heads;
@@ -38,7 +40,8 @@ pub mod testing;
 pub mod tokenize;
 pub mod window;
 
+pub use entities::EntitySet;
 pub use error::{Error, Result};
 pub use format::OpenOptions;
-pub use tagger::{Backend, TagOptions, Tagger, TaskInfo};
+pub use tagger::{Backend, TagOptions, Tagger, TaskInfo, DEFAULT_ENTITY_BONUS};
 pub use tagging::{Intent, Slot, Tagging};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::decode::{decode_with, Prefix, Tag};
 use crate::encoder::{fast, reference, EncoderRef};
+use crate::entities::{self, EntitySet, Match, MatchScratch};
 use crate::error::{Error, Result};
 use crate::format::{HeadKind, HeadMeta, HeadRole, ModelFile, ModelMeta, OpenOptions};
 use crate::heads::HeadRef;
@@ -25,7 +26,16 @@ pub struct TagOptions {
     pub has_slot_threshold: Option<f32>,
     /// Drop slots whose score is below this.
     pub min_slot_score: f32,
+    /// Values injected at run time (see [`EntitySet`]); `None`: none.
+    pub entities: Option<Arc<EntitySet>>,
+    /// The log-probability bonus a match gives the labels of its type over
+    /// its words (default [`DEFAULT_ENTITY_BONUS`]; 0: matches change nothing).
+    pub entity_bonus: f32,
 }
+
+/// The default [`TagOptions::entity_bonus`]: tuned on the dev sets with
+/// `picotag-quantize entities` (see the model card).
+pub const DEFAULT_ENTITY_BONUS: f32 = 3.0;
 
 impl Default for TagOptions {
     fn default() -> Self {
@@ -33,6 +43,8 @@ impl Default for TagOptions {
             tasks: None,
             has_slot_threshold: Some(0.5),
             min_slot_score: 0.0,
+            entities: None,
+            entity_bonus: DEFAULT_ENTITY_BONUS,
         }
     }
 }
@@ -75,6 +87,8 @@ pub struct Tagger {
     tags: Vec<Vec<(Prefix, usize)>>,
     options: TagOptions,
     backend: Backend,
+    /// Identifies the slot types an [`EntitySet`] must have been built for.
+    entity_key: u64,
 }
 
 impl std::fmt::Debug for Tagger {
@@ -170,6 +184,7 @@ impl Tagger {
                     .collect()
             })
             .collect();
+        let entity_key = entities::model_key(&meta.heads);
         let backend = if fast::supports(&file, &encoder) {
             Backend::Fast(kernels::detect())
         } else {
@@ -186,6 +201,7 @@ impl Tagger {
             tags,
             options: TagOptions::default(),
             backend,
+            entity_key,
         })
     }
 
@@ -275,6 +291,19 @@ impl Tagger {
     }
 
     fn check_tasks(&self, options: &TagOptions) -> Result<()> {
+        if let Some(set) = &options.entities {
+            if !set.fits(self.entity_key) {
+                return Err(Error::InvalidArgument(
+                    "the entity set was built for another model".into(),
+                ));
+            }
+        }
+        if !options.entity_bonus.is_finite() {
+            return Err(Error::InvalidArgument(format!(
+                "entity_bonus is {}",
+                options.entity_bonus
+            )));
+        }
         if let Some(tasks) = &options.tasks {
             if let Some(bad) = tasks
                 .iter()
@@ -338,6 +367,10 @@ impl Tagger {
                 }
             }
             self.run_heads(s)?;
+            match &options.entities {
+                Some(set) => set.find_into(text, &s.tokens.words, &mut s.match_buf, &mut s.matches),
+                None => s.matches.clear(),
+            }
             self.assemble(text, s, options, out);
             Ok(())
         })
@@ -463,6 +496,10 @@ impl Tagger {
                     }
                     s.best.clear();
                     s.best.extend(out.chunks_exact(n).map(argmax));
+                    if let Some(set) = options.entities.as_deref().filter(|_| !s.matches.is_empty()) {
+                        let bonus = options.entity_bonus;
+                        set.best_labels(out, n, hi, &s.matches, bonus, &mut s.best, &mut s.raised);
+                    }
                     let (best, tags, words) = (&s.best, &self.tags[hi], &s.tokens.words);
                     decode_with(
                         best.len(),
@@ -558,6 +595,11 @@ struct Scratch {
     wr: Vec<f32>,
     /// Per word: best label and its probability.
     best: Vec<(usize, f32)>,
+    /// Entity matches of the call, and the matcher's buffers.
+    matches: Vec<Match>,
+    match_buf: MatchScratch,
+    /// Per word: the raised probability of its best label.
+    raised: Vec<f32>,
 }
 
 thread_local! {

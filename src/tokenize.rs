@@ -19,7 +19,7 @@ mod vocab;
 use std::ops::Range;
 use std::sync::Arc;
 
-pub use normalize::BertNormalizer;
+pub use normalize::{pre_tokenize, BertNormalizer};
 pub use vocab::Vocab;
 
 use crate::error::{Error, Result};
@@ -235,6 +235,11 @@ impl Tokenizer {
             cls,
             sep,
         })
+    }
+
+    /// The normalizer applied before pre-tokenization, if any.
+    pub fn normalizer(&self) -> Option<&BertNormalizer> {
+        self.normalizer.as_ref()
     }
 
     /// The `[CLS]` id.

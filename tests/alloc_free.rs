@@ -1,6 +1,6 @@
 //! Steady state allocates nothing: after a warm-up call, tagging an utterance
 //! into a reused `Tagging` makes no heap allocation, on both backends, for
-//! short and windowed inputs, and on two threads sharing one `Tagger`.
+//! short and windowed inputs, with and without an entity set, and on two threads sharing one `Tagger`.
 //! Its own test binary because of the counting `#[global_allocator]`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -8,7 +8,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use picotag::testing::RandomModel;
-use picotag::{Backend, TagOptions, Tagger, Tagging};
+use picotag::{Backend, EntitySet, TagOptions, Tagger, Tagging};
 
 /// Counts the allocations of threads that switched counting on.
 struct Counting;
@@ -93,12 +93,24 @@ fn tagger(int8: bool) -> Tagger {
     Tagger::from_bytes(&m.to_bytes().unwrap()).unwrap()
 }
 
-fn option_sets() -> Vec<TagOptions> {
+/// The option sets tagged with, one of them with an entity set whose values
+/// occur in the utterances.
+fn option_sets(t: &Tagger) -> Vec<TagOptions> {
+    let mut set = EntitySet::new(t);
+    let types: Vec<String> = set.types().map(str::to_string).collect();
+    for (i, v) in ["boston", "new york", "aspirin", "naïve", "x"].iter().enumerate() {
+        set.add(&types[i % types.len()], v).unwrap();
+    }
     vec![
         TagOptions {
             tasks: None,
             has_slot_threshold: None,
             min_slot_score: 0.0,
+            ..Default::default()
+        },
+        TagOptions {
+            entities: Some(Arc::new(set)),
+            ..Default::default()
         },
         TagOptions::default(),
         TagOptions {
@@ -112,7 +124,7 @@ fn option_sets() -> Vec<TagOptions> {
 /// and the number of slots found in the counted pass.
 fn steady_state(t: &Tagger) -> (usize, usize) {
     let texts = utterances();
-    let opts = option_sets();
+    let opts = option_sets(t);
     let mut outs: Vec<Vec<Tagging>> = opts
         .iter()
         .map(|_| vec![Tagging::default(); texts.len()])

@@ -14,6 +14,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod args;
+mod entities;
 mod error;
 mod options;
 mod result;
@@ -25,6 +26,10 @@ mod tests;
 
 use std::ffi::c_char;
 
+pub use entities::{
+    picotag_entities, picotag_entities_add, picotag_entities_free, picotag_entities_len,
+    picotag_entities_new,
+};
 pub use error::picotag_last_error;
 pub use options::{picotag_options, picotag_options_init};
 pub use result::{picotag_intent, picotag_result, picotag_slot};
@@ -41,7 +46,7 @@ pub use tagger::{
 /// The version of the ABI this header describes. It changes whenever a
 /// function, struct layout or status code changes incompatibly; compare it
 /// with `picotag_abi_version()` at startup.
-pub const PICOTAG_ABI_VERSION: u32 = 1;
+pub const PICOTAG_ABI_VERSION: u32 = 2;
 
 /// The ABI version of the loaded library (`PICOTAG_ABI_VERSION` of the
 /// header it was built with).

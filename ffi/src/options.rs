@@ -5,6 +5,7 @@ use std::ffi::c_char;
 use picotag::TagOptions;
 
 use crate::args::cstr_utf8_arg;
+use crate::entities::picotag_entities;
 use crate::error::{guard, Failure};
 use crate::status::picotag_status;
 
@@ -28,6 +29,13 @@ pub struct picotag_options {
     pub has_slot_threshold: f32,
     /// Drop slots whose score is below this. Default 0.
     pub min_slot_score: f32,
+    /// Values injected at run time (`picotag_entities_new`), or NULL. The set
+    /// must have been made for the tagger's model (else `INVALID_ARGUMENT`).
+    /// Default NULL.
+    pub entities: *const picotag_entities,
+    /// The log-probability bonus an entity match gives the labels of its
+    /// type over its words (0: matches change nothing). Default 3.
+    pub entity_bonus: f32,
 }
 
 impl Default for picotag_options {
@@ -38,6 +46,8 @@ impl Default for picotag_options {
             n_tasks: 0,
             has_slot_threshold: d.has_slot_threshold.unwrap_or(-1.0),
             min_slot_score: d.min_slot_score,
+            entities: std::ptr::null(),
+            entity_bonus: d.entity_bonus,
         }
     }
 }
@@ -47,7 +57,7 @@ impl picotag_options {
     ///
     /// # Safety
     /// `tasks` is NULL or points to `n_tasks` pointers, each NULL or
-    /// NUL-terminated.
+    /// NUL-terminated; `entities` is NULL or a live handle.
     pub(crate) unsafe fn tag_options(&self) -> Result<TagOptions, Failure> {
         let invalid = |m: String| Failure::new(picotag_status::InvalidArgument, m);
         if self.has_slot_threshold.is_nan() {
@@ -80,12 +90,15 @@ impl picotag_options {
             tasks,
             has_slot_threshold: (self.has_slot_threshold >= 0.0).then_some(self.has_slot_threshold),
             min_slot_score: self.min_slot_score,
+            // SAFETY: NULL or a live handle (contract above).
+            entities: unsafe { self.entities.as_ref() }.map(|e| e.set.clone()),
+            entity_bonus: self.entity_bonus,
         })
     }
 }
 
 /// Fills `*options` with the defaults: all tasks, `has_slot_threshold` 0.5,
-/// `min_slot_score` 0.
+/// `min_slot_score` 0, no entities, `entity_bonus` 3.
 ///
 /// Errors: `NULL_ARGUMENT`.
 ///

@@ -44,6 +44,9 @@ pub enum Cmd {
     /// Count the slots some tasks of a `.ptag` model invent on out-of-domain
     /// sentences, with the has-slot gate off and on.
     Ood(OodArgs),
+    /// Measure entity injection on the dev sets: recall on unseen values,
+    /// F1 with distractors injected, and the cost of a large set.
+    Entities(crate::entities::EntitiesArgs),
     /// Count where the slot heads of a checkpoint disagree about the same
     /// words (overlapping spans of two heads) on some sentences.
     Conflicts(ConflictsArgs),
@@ -530,6 +533,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Reencode(a) => crate::reencode::run(&a),
         Cmd::Ood(a) => run_ood(&a),
         Cmd::Conflicts(a) => run_conflicts(&a),
+        Cmd::Entities(a) => crate::entities::run(&a),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod compress;
 pub mod data;
 pub mod distill;
+pub mod entities;
 pub mod error;
 pub mod eval;
 pub mod inspect;

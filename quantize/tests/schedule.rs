@@ -10,7 +10,7 @@ use picotag_quantize::data::encode::Tok;
 use picotag_quantize::model::Model;
 use picotag_quantize::train::batch::{Batch, Example};
 use picotag_quantize::train::schedule::{epoch_batches, learning_rate, Schedule};
-use picotag_quantize::train::{load_tasks, step, train, Recipe};
+use picotag_quantize::train::{epoch_plan, load_tasks, step, train, Recipe};
 
 #[test]
 fn learning_rate_warms_up_then_decays_linearly_to_zero() {
@@ -168,4 +168,54 @@ fn sequential_run_with_an_asr_task_learns_and_scores_both_forms() {
     assert_eq!(last["tasks"]["bio"]["asr"]["sentences"], 4);
     assert!(last["tasks"]["bio"]["asr"]["f1"].as_f64().is_some());
     assert!(last["tasks"]["slu"].get("asr").is_none());
+}
+
+#[test]
+fn asr_aug_trains_one_form_of_each_sentence_an_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tk = common::write_tokenizer(tmp.path());
+    let slu = common::write_slu(&tmp.path().join("slu"));
+    let bio = common::write_bio(&tmp.path().join("bio"));
+    let a = "picotag-quantize train --init random --layers 2 --hidden 32 --heads 4 \
+             --intermediate 64 --max-positions 64 --epochs 40 --batch-size 2 --max-len 64 \
+             --seed 5 --out x";
+    let mut v: Vec<String> = a.split_whitespace().map(str::to_string).collect();
+    v.extend([
+        "--tokenizer".into(),
+        tk.display().to_string(),
+        "--task".into(),
+        format!("slu={}", slu.display()),
+        "--task".into(),
+        format!("bio={},asr=aug", bio.display()),
+    ]);
+    let Cmd::Train(t) = Cli::parse_from(v).cmd else {
+        panic!("not train")
+    };
+    let (r, _) = t.recipe().unwrap();
+    assert!(r.tasks[1].asr && r.tasks[1].asr_augment && !r.tasks[0].asr_augment);
+    let tok = Tok::from_file(&tk).unwrap();
+    let tasks = load_tasks(&r, &tok, None).unwrap();
+    // 4 written sentences, 2 of which have a different ASR form (punctuation).
+    let forms = &tasks[1].train_forms;
+    assert_eq!(forms.len(), tasks[1].train.len());
+    assert_eq!(forms.iter().filter(|f| !f.1).count(), 4);
+    assert_eq!(forms.iter().filter(|f| f.1).count(), 2);
+    assert!(tasks[0].train_forms.is_empty());
+    let mut asr_seen = 0;
+    for epoch in 0..r.epochs {
+        let plan = epoch_plan(&r, &tasks, epoch);
+        assert_eq!(plan, epoch_plan(&r, &tasks, epoch), "a pure function of the epoch");
+        // The plain task: every window once.
+        let mut slu: Vec<usize> = plan.iter().filter(|b| b.task == 0).flat_map(|b| b.items.clone()).collect();
+        slu.sort_unstable();
+        assert_eq!(slu, (0..tasks[0].train.len()).collect::<Vec<_>>());
+        // The augmented task: each sentence exactly once, in one of its forms.
+        let bio: Vec<usize> = plan.iter().filter(|b| b.task == 1).flat_map(|b| b.items.clone()).collect();
+        let mut sentences: Vec<u32> = bio.iter().map(|&i| forms[i].0).collect();
+        sentences.sort_unstable();
+        assert_eq!(sentences, vec![0, 1, 2, 3]);
+        asr_seen += bio.iter().filter(|&&i| forms[i].1).count();
+    }
+    // Two sentences with a copy over 40 epochs: each form drawn about half the time.
+    assert!((20..=60).contains(&asr_seen), "ASR form drawn {asr_seen} times of 80");
 }

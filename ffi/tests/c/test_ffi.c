@@ -1,6 +1,6 @@
 /*
- * C tests of the picotag ABI: every error path, ownership, and one tagger
- * shared by 4 threads. Run by tests/c_abi.rs (also under valgrind):
+ * C tests of the picotag ABI: every error path, ownership, entity sets, and
+ * one tagger shared by 4 threads. Run by tests/c_abi.rs (also under valgrind):
  *
  *   test_ffi MODEL.ptag TRUNCATED.ptag
  *
@@ -363,6 +363,71 @@ static void test_threads(const picotag_tagger *t) {
     }
 }
 
+/* Entity sets: creation, every error of add, tagging with a set, free. */
+static void test_entities(const picotag_tagger *t) {
+    picotag_entities *e = NULL;
+    CHECK_STATUS(picotag_entities_new(NULL, &e), PICOTAG_STATUS_NULL_ARGUMENT);
+    CHECK(e == NULL);
+    CHECK_STATUS(picotag_entities_new(t, NULL), PICOTAG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(picotag_entities_new(t, &e), PICOTAG_STATUS_OK);
+    if (!e) return;
+    CHECK(picotag_entities_len(e) == 0);
+    CHECK(picotag_entities_len(NULL) == 0);
+
+    /* A type of the model: "task/type" from picotag_tasks. */
+    const picotag_task *tasks = NULL;
+    size_t n = 0;
+    CHECK_STATUS(picotag_tasks(t, &tasks, &n), PICOTAG_STATUS_OK);
+    char type[256] = "";
+    for (size_t i = 0; i < n && !type[0]; i++)
+        if (tasks[i].n_slot_types > 0)
+            snprintf(type, sizeof type, "%s/%s", tasks[i].name, tasks[i].slot_types[0]);
+    CHECK(type[0] != '\0');
+    size_t tl = strlen(type);
+
+    const char *v = "Boston";
+    CHECK_STATUS(picotag_entities_add(NULL, type, tl, v, strlen(v)), PICOTAG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(picotag_entities_add(e, NULL, 3, v, strlen(v)), PICOTAG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(picotag_entities_add(e, type, tl, NULL, 4), PICOTAG_STATUS_NULL_ARGUMENT);
+    CHECK_STATUS(picotag_entities_add(e, type, tl, "\xff\xfe", 2), PICOTAG_STATUS_INVALID_UTF8);
+    CHECK_STATUS(picotag_entities_add(e, "\xc3", 1, v, strlen(v)), PICOTAG_STATUS_INVALID_UTF8);
+    CHECK_STATUS(picotag_entities_add(e, "nosuch/type", 11, v, strlen(v)),
+                 PICOTAG_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(picotag_last_error(), "nosuch/type") != NULL);
+    CHECK_STATUS(picotag_entities_add(e, type, tl, NULL, 0), PICOTAG_STATUS_INVALID_ARGUMENT);
+    CHECK_STATUS(picotag_entities_add(e, type, tl, "   ", 3), PICOTAG_STATUS_INVALID_ARGUMENT);
+    char *huge = malloc(100000);
+    CHECK(huge != NULL);
+    if (huge) {
+        memset(huge, 'a', 100000);
+        CHECK_STATUS(picotag_entities_add(e, type, tl, huge, 100000),
+                     PICOTAG_STATUS_INVALID_ARGUMENT);
+        free(huge);
+    }
+    CHECK(picotag_entities_len(e) == 0);
+    /* Lengths, not NUL terminators: "new york" of "new yorkXYZ". */
+    CHECK_STATUS(picotag_entities_add(e, type, tl, v, strlen(v)), PICOTAG_STATUS_OK);
+    CHECK_STATUS(picotag_entities_add(e, type, tl, "new yorkXYZ", 8), PICOTAG_STATUS_OK);
+    CHECK_STATUS(picotag_entities_add(e, type, tl, "NEW YORK", 8), PICOTAG_STATUS_OK);
+    CHECK(picotag_entities_len(e) == 2);
+
+    picotag_options o = all_slots();
+    o.entities = e;
+    for (size_t u = 0; u < N_UTTERANCES; u++) {
+        picotag_result *r = NULL;
+        CHECK_STATUS(picotag_tag_utterance_with(t, UTTERANCES[u], strlen(UTTERANCES[u]), &o, &r),
+                     PICOTAG_STATUS_OK);
+        if (r) check_result(UTTERANCES[u], strlen(UTTERANCES[u]), r);
+        picotag_result_free(r);
+    }
+    o.entity_bonus = NAN;
+    picotag_result *r = NULL;
+    CHECK_STATUS(picotag_tag_utterance_with(t, "x", 1, &o, &r), PICOTAG_STATUS_INVALID_ARGUMENT);
+    CHECK(r == NULL);
+    picotag_entities_free(e);
+    picotag_entities_free(NULL);
+}
+
 /* A tagger loaded from memory tags like one opened from the file, after the
  * caller's buffer is gone. */
 static void test_from_memory(const picotag_tagger *from_file, const char *model) {
@@ -413,6 +478,7 @@ int main(int argc, char **argv) {
     test_tasks(t);
     test_last_error(t);
     test_threads(t);
+    test_entities(t);
     test_from_memory(t, argv[1]);
     picotag_close(t);
 

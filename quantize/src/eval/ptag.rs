@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use picotag::{TagOptions, Tagger};
+use picotag::{TagOptions, Tagger, Tagging};
 
 use super::metric::{gold_spans, Metric, Report, Span};
 use crate::data::unified::TaskView;
@@ -55,32 +55,14 @@ pub fn eval_model_in(
         tasks: Some(vec![task.to_string(), slot_task.to_string()]),
         has_slot_threshold: None,
         min_slot_score: 0.0,
+        ..TagOptions::default()
     };
     let mut m = Metric::default();
     for s in sentences {
-        let mut text = String::new();
-        let mut starts = Vec::with_capacity(s.words.len());
-        for (i, w) in s.words.iter().enumerate() {
-            if i > 0 {
-                text.push(' ');
-            }
-            starts.push(text.len());
-            text.push_str(w);
-        }
-        let word_at = |b: usize| starts.partition_point(|&x| x <= b).saturating_sub(1);
-        let t = tagger.tag_utterance_with(&text, &opts)?;
-        let pred: Vec<Span> = t
-            .slots
-            .iter()
-            .filter(|x| &*x.task == slot_task && x.end > x.start)
-            .filter(|x| view.is_none_or(|v| v.annotated.contains(&*x.label)))
-            .map(|x| {
-                (
-                    word_at(x.start),
-                    word_at(x.end - 1) + 1,
-                    x.label.to_string(),
-                )
-            })
+        let (pred, t) = predicted_spans(&tagger, &opts, &s, slot_task)?;
+        let pred: Vec<Span> = pred
+            .into_iter()
+            .filter(|x| view.is_none_or(|v| v.annotated.contains(&x.2)))
             .collect();
         let gold = match view {
             Some(v) => gold_spans(
@@ -99,4 +81,39 @@ pub fn eval_model_in(
         }
     }
     Ok(m.report(task))
+}
+
+/// Tags a data sentence as one string (words joined by single spaces) and
+/// returns the slots of `slot_task` as word spans (a slot covers the words
+/// holding its first and last byte), with the whole result.
+pub fn predicted_spans(
+    tagger: &Tagger,
+    opts: &TagOptions,
+    s: &Sentence,
+    slot_task: &str,
+) -> Result<(Vec<Span>, Tagging)> {
+    let mut text = String::new();
+    let mut starts = Vec::with_capacity(s.words.len());
+    for (i, w) in s.words.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        starts.push(text.len());
+        text.push_str(w);
+    }
+    let word_at = |b: usize| starts.partition_point(|&x| x <= b).saturating_sub(1);
+    let t = tagger.tag_utterance_with(&text, opts)?;
+    let pred = t
+        .slots
+        .iter()
+        .filter(|x| &*x.task == slot_task && x.end > x.start)
+        .map(|x| {
+            (
+                word_at(x.start),
+                word_at(x.end - 1) + 1,
+                x.label.to_string(),
+            )
+        })
+        .collect();
+    Ok((pred, t))
 }
