@@ -22,10 +22,20 @@ fn compare_prints_the_documented_json() {
         .and_then(|w| w.write(&model))
         .unwrap();
     let out = Command::new(example("compare"))
-        .args(["--model", model.to_str().unwrap(), "--json", "--limit", "12"])
+        .args([
+            "--model",
+            model.to_str().unwrap(),
+            "--json",
+            "--limit",
+            "12",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let n = v["utterances"].as_u64().unwrap();
     assert!((1..=12).contains(&n));
