@@ -91,6 +91,7 @@ fn option_sets() -> Vec<TagOptions> {
             tasks: None,
             has_slot_threshold: None,
             min_slot_score: 0.0,
+            keep_symbol_slots: true,
         },
         TagOptions::default(),
         TagOptions {
