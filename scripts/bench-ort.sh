@@ -9,7 +9,7 @@
 # MiniLM-L6's shape (6 x 384; speed does not depend on the weights).
 # Makes a venv with onnxruntime and onnx under the build dir
 # ($CARGO_TARGET_DIR or target/), exports each .ptag with
-# `picotag-quantize export-onnx`, and builds the `ort_baseline` example in
+# `picotag-quantize export-onnx`, and builds the `ort_baseline` example (crate picotag-bench) in
 # release. Run it on a quiet machine; say which CPU (it is in the output).
 # PICOTAG_BENCH_BIN=PATH uses an ort_baseline binary built otherwise (it must
 # be optimized like --release), PICOTAG_QUANTIZE=PATH a picotag-quantize.
@@ -29,7 +29,7 @@ fi
 # $PICOTAG_BENCH_BIN / $PICOTAG_QUANTIZE: already built binaries to use instead.
 bin=${PICOTAG_BENCH_BIN:-}
 if [[ -z $bin ]]; then
-  cargo build -q --release --example ort_baseline >&2
+  cargo build -q --release -p picotag-bench --example ort_baseline >&2
   bin=$target/release/examples/ort_baseline
 fi
 quantize=${PICOTAG_QUANTIZE:-}

@@ -155,6 +155,18 @@ pub fn decode_with<K: Copy + PartialEq>(
     }
 }
 
+/// Whether a word holds no letter and no digit: only punctuation, emoji,
+/// other symbols, marks (`"!"`, `"?!"`, `"🎵"`, `"…"`, `"-"`).
+///
+/// The runtime drops a slot whose words are all such words (see
+/// [`TagOptions::keep_symbol_slots`](crate::TagOptions::keep_symbol_slots)):
+/// no dataset here annotates a span without a letter or digit, so one is
+/// always an error (a model labels `"🎵"` or the `"!"` of `"Paris?!"`). Slots
+/// with a symbol among other words (`"PGE ( 2 )"`, `"76 %"`) are kept whole.
+pub fn is_symbol_word(word: &str) -> bool {
+    !word.chars().any(char::is_alphanumeric)
+}
+
 /// Decodes label strings (lenient: unparseable labels read as `O`).
 pub fn decode_labels<'a, S: AsRef<str>>(labels: &'a [S]) -> Vec<WordSpan<'a>> {
     let tags: Vec<Tag<'a>> = labels
@@ -215,6 +227,20 @@ mod tests {
         assert_eq!(spans(&["S-a", "I-a"]), vec![s(0, 1, "a"), s(1, 2, "a")]);
         // B- then E- of another type.
         assert_eq!(spans(&["B-a", "E-b"]), vec![s(0, 1, "a"), s(1, 2, "b")]);
+    }
+
+    #[test]
+    fn symbol_words_have_no_letter_or_digit() {
+        for w in [
+            "!", "?!", "🎵", "🎷", "…", "-", "(", "%", "❤️", "👍🏽", "¿", "「",
+        ] {
+            assert!(is_symbol_word(w), "{w:?}");
+        }
+        for w in [
+            "a", "7", "jazz", "76%", "café", "東京", "٣", "Ⅻ", "a🎵", "p!nk",
+        ] {
+            assert!(!is_symbol_word(w), "{w:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::decode::{decode_with, Prefix, Tag};
+use crate::decode::{decode_with, is_symbol_word, Prefix, Tag};
 use crate::encoder::{fast, reference, EncoderRef};
 use crate::entities::{self, EntitySet, Match, MatchScratch};
 use crate::error::{Error, Result};
@@ -26,6 +26,11 @@ pub struct TagOptions {
     pub has_slot_threshold: Option<f32>,
     /// Drop slots whose score is below this.
     pub min_slot_score: f32,
+    /// Keep slots made only of punctuation, emoji or other symbols (words
+    /// without a letter or digit, [`decode::is_symbol_word`](crate::decode::is_symbol_word)).
+    /// `false` (the default) drops them: such a slot (`track` "🎵", `timeRange`
+    /// "!") is never what an app wants.
+    pub keep_symbol_slots: bool,
     /// Values injected at run time (see [`EntitySet`]); `None`: none.
     pub entities: Option<Arc<EntitySet>>,
     /// The log-probability bonus a match gives the labels of its type over
@@ -43,6 +48,7 @@ impl Default for TagOptions {
             tasks: None,
             has_slot_threshold: Some(0.5),
             min_slot_score: 0.0,
+            keep_symbol_slots: false,
             entities: None,
             entity_bonus: DEFAULT_ENTITY_BONUS,
         }
@@ -508,6 +514,13 @@ impl Tagger {
                             let score =
                                 best[sw..ew].iter().map(|b| b.1).sum::<f32>() / (ew - sw) as f32;
                             if score < options.min_slot_score {
+                                return;
+                            }
+                            if !options.keep_symbol_slots
+                                && words[sw..ew]
+                                    .iter()
+                                    .all(|w| is_symbol_word(&text[w.start..w.end]))
+                            {
                                 return;
                             }
                             let (start, end) = (words[sw].start, words[ew - 1].end);

@@ -4,7 +4,7 @@
 //! `tokenizer.json` stored in the model: verbatim added tokens (`[CLS]`…)
 //! matched in the raw input, `BertNormalizer`, `BertPreTokenizer` and greedy
 //! longest-match WordPiece. It gives the same ids and byte offsets as the HF
-//! `tokenizers` crate (checked in `tests/tokenizer.rs`), without padding or
+//! `tokenizers` crate (checked in `bench/tests/tokenizer.rs`), without padding or
 //! truncation (the model windows long inputs itself), and
 //! [`Tokenizer::tokenize_into`] reuses its buffers, so a warm call allocates
 //! nothing. Configurations it does not implement are rejected with

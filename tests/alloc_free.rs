@@ -106,6 +106,7 @@ fn option_sets(t: &Tagger) -> Vec<TagOptions> {
             tasks: None,
             has_slot_threshold: None,
             min_slot_score: 0.0,
+            keep_symbol_slots: true,
             ..Default::default()
         },
         TagOptions {

@@ -76,3 +76,33 @@ fn shipped_model_tags_as_its_card_says() {
         want.as_array().unwrap().len()
     );
 }
+
+#[test]
+fn symbols_typed_between_words_are_no_slots() {
+    let t =
+        Tagger::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag")).unwrap();
+    let keep = TagOptions {
+        keep_symbol_slots: true,
+        ..TagOptions::default()
+    };
+    for (text, symbol) in [
+        ("play 🎵 some jazz 🎷 please", "🎵"),
+        ("What's the weather in Paris?!", "!"),
+    ] {
+        let r = t.tag_utterance(text).unwrap();
+        assert!(
+            r.slots
+                .iter()
+                .all(|s| s.text.chars().any(char::is_alphanumeric)),
+            "{text}: {:?}",
+            r.slots
+        );
+        // Without the rule the model's own error shows (issue 21).
+        let raw = t.tag_utterance_with(text, &keep).unwrap();
+        assert!(
+            raw.slots.iter().any(|s| s.text == symbol),
+            "{text}: {:?}",
+            raw.slots
+        );
+    }
+}

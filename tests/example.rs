@@ -4,6 +4,7 @@ mod common;
 
 use common::example;
 
+use std::path::Path;
 use std::process::Command;
 
 #[test]
@@ -66,4 +67,116 @@ fn tag_example_explains_a_missing_model() {
         "{err}"
     );
     assert!(!err.contains("panicked"));
+}
+
+#[cfg(unix)]
+#[test]
+fn tag_example_rejects_a_non_utf8_argument_without_panicking() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = common::TempDir::new("example-utf8");
+    let model = tmp.path().join("random.ptag");
+    common::write_random_model(&model, 3);
+    let out = Command::new(example("tag"))
+        .args(["--model", model.to_str().unwrap(), "fine"])
+        .arg(std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("argument 4 is not valid UTF-8"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn tag_example_reports_a_bad_stdin_line_and_goes_on() {
+    let tmp = common::TempDir::new("example-stdin");
+    let model = tmp.path().join("random.ptag");
+    common::write_random_model(&model, 3);
+    let mut child = Command::new(example("tag"))
+        .args(["--model", model.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"one\r\nbad \xff\xfe line\nthree four\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    // The run goes on but says, through its status, that a line was skipped.
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stdin line 2: not valid UTF-8"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let texts: Vec<String> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].to_string())
+        .collect();
+    assert_eq!(texts, ["\"one\"", "\"three four\""]);
+}
+
+#[test]
+fn tag_example_finds_the_shipped_model_from_any_directory() {
+    let tmp = common::TempDir::new("example-cwd");
+    let out = common::run_ok(
+        Command::new(example("tag"))
+            .current_dir(tmp.path())
+            .env_remove("PICOTAG_MODEL")
+            .arg("book a flight to boston"),
+    );
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["text"], "book a flight to boston");
+    // The shipped model, not a random one: its ATIS head finds the city.
+    assert!(
+        line["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["text"] == "boston"),
+        "{line}"
+    );
+}
+
+#[test]
+fn tag_example_reads_picotag_model() {
+    let tmp = common::TempDir::new("example-env");
+    let model = tmp.path().join("random.ptag");
+    common::write_random_model(&model, 3);
+    common::run_ok(
+        Command::new(example("tag"))
+            .env("PICOTAG_MODEL", &model)
+            .args(["--all-slots", "hello"]),
+    );
+    let out = Command::new(example("tag"))
+        .env("PICOTAG_MODEL", "/nonexistent/env.ptag")
+        .arg("hello")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot open model /nonexistent/env.ptag ($PICOTAG_MODEL)"),
+        "{err}"
+    );
+    // --model wins over the variable.
+    common::run_ok(
+        Command::new(example("tag"))
+            .env("PICOTAG_MODEL", "/nonexistent/env.ptag")
+            .args(["--model", model.to_str().unwrap(), "hello"]),
+    );
+}
+
+#[test]
+fn tag_example_help_says_where_the_model_comes_from() {
+    let out = common::run_ok(Command::new(example("tag")).arg("--help"));
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("$PICOTAG_MODEL"), "{help}");
+    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag");
+    assert!(help.contains(default.to_str().unwrap()), "{help}");
 }

@@ -61,6 +61,49 @@ fn slots_are_exact_slices_of_non_ascii_input() {
 }
 
 #[test]
+fn slots_made_only_of_symbols_are_dropped_unless_kept() {
+    let t = tiny();
+    let inputs = [
+        "play 🎵 some jazz 🎷 please",
+        "What's the weather in Paris?!",
+        "!! ?! ... 🎉 (book) a flight - now … ☀️ ✈️ :) 76 %",
+        "boston 🍕 , ; : denver 👍🏽 ❤️ tomorrow !",
+    ];
+    let symbol_only =
+        |text: &str, s: &picotag::Slot| !text[s.start..s.end].chars().any(char::is_alphanumeric);
+    let keep = TagOptions {
+        keep_symbol_slots: true,
+        ..all_slots()
+    };
+    let (mut kept, mut others) = (0, 0);
+    for text in inputs {
+        let with_rule = t.tag_utterance_with(text, &all_slots()).unwrap();
+        assert!(
+            with_rule.slots.iter().all(|s| !symbol_only(text, s)),
+            "{text:?}: {:?}",
+            with_rule.slots
+        );
+        let without = t.tag_utterance_with(text, &keep).unwrap();
+        kept += without
+            .slots
+            .iter()
+            .filter(|s| symbol_only(text, s))
+            .count();
+        // The rule drops those slots and nothing else.
+        let rest: Vec<_> = without
+            .slots
+            .iter()
+            .filter(|s| !symbol_only(text, s))
+            .collect();
+        others += rest.len();
+        assert_eq!(rest, with_rule.slots.iter().collect::<Vec<_>>(), "{text:?}");
+        assert_eq!(without.intents, with_rule.intents);
+    }
+    // The random heads label symbols too: the rule had work to do.
+    assert!(kept > 0 && others > 0, "kept {kept}, others {others}");
+}
+
+#[test]
 fn tokenizer_words_map_back_to_the_input() {
     let t = tiny();
     let text = "Café, Zürich! 東京 🎉 naïve";

@@ -90,6 +90,8 @@ impl picotag_options {
             tasks,
             has_slot_threshold: (self.has_slot_threshold >= 0.0).then_some(self.has_slot_threshold),
             min_slot_score: self.min_slot_score,
+            // Slots made only of symbols are always dropped through the C ABI.
+            keep_symbol_slots: false,
             // SAFETY: NULL or a live handle (contract above).
             entities: unsafe { self.entities.as_ref() }.map(|e| e.set.clone()),
             entity_bonus: self.entity_bonus,

@@ -131,6 +131,7 @@ fn expected_outcome(
             tasks: None,
             has_slot_threshold: (h >= 0.0).then_some(h),
             min_slot_score: m,
+            keep_symbol_slots: false,
             ..TagOptions::default()
         },
         Opts::Known => TagOptions {

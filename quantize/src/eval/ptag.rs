@@ -55,6 +55,7 @@ pub fn eval_model_in(
         tasks: Some(vec![task.to_string(), slot_task.to_string()]),
         has_slot_threshold: None,
         min_slot_score: 0.0,
+        keep_symbol_slots: false,
         ..TagOptions::default()
     };
     let mut m = Metric::default();

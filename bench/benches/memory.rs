@@ -3,8 +3,7 @@
 //! 1,000 utterances, and the open time (criterion-timed, mmap + validate +
 //! head checksum; also without it, and with the whole-file checksum).
 
-#[path = "common/mod.rs"]
-mod common;
+use picotag_bench as common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use picotag::format::ModelFile;

@@ -15,8 +15,7 @@
 //! (tokenize → encoder → heads → decode, default options), after `--warmup`
 //! untimed passes over the same utterances.
 
-#[path = "../benches/common/mod.rs"]
-mod common;
+use picotag_bench as common;
 
 use std::path::PathBuf;
 use std::time::Instant;

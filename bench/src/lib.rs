@@ -1,13 +1,19 @@
-//! Shared by the benches and `examples/compare.rs`: which model to measure,
-//! dev utterances by length, resident memory.
-#![allow(dead_code)]
+//! `picotag-bench`: the benches, `examples/compare.rs` and the tests that need
+//! heavy dev-dependencies (criterion, tract through `picotag-onnx`, HF
+//! `tokenizers`), kept out of the runtime crate so that its quick start
+//! (`cargo run --release --example tag`) compiles only what tagging needs.
+//!
+//! This library is what they share: which model to measure, dev utterances
+//! by length, resident memory.
 
 use std::path::{Path, PathBuf};
 
 use picotag::testing::{tiny_tokenizer_json, RandomModel};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// The workspace root (this crate is `bench/` inside it).
+pub fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).unwrap_or(here)
 }
 
 /// The model to measure and a sentence saying which it is: `$PICOTAG_MODEL`,

@@ -4,7 +4,7 @@
 //! Throughput is in elements = multiply-accumulates, so criterion's "Gelem/s"
 //! reads as GMAC/s.
 //!
-//!     cargo bench -p picotag --bench gemm [-- FILTER]
+//!     cargo bench -p picotag-bench --bench gemm [-- FILTER]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -1,8 +1,7 @@
 //! Throughput: dev utterances per second with 1 and 2 threads sharing one
 //! `Tagger` (criterion reports elements/s; one element = one utterance).
 
-#[path = "common/mod.rs"]
-mod common;
+use picotag_bench as common;
 
 use std::sync::Arc;
 

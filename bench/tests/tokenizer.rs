@@ -9,7 +9,7 @@ use picotag::testing::{tiny_tokenizer_json, Rng};
 use picotag::tokenize::{Buffers, Tokenized, Tokenizer, Word};
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    picotag_bench::root()
 }
 
 /// What HF gives, in picotag's shape.

@@ -3,8 +3,7 @@
 //! export of the same model in f32 (tokenize with picotag's tokenizer, then
 //! the graph), on dev utterances of about 5, 12, 25 and 50 words.
 
-#[path = "common/mod.rs"]
-mod common;
+use picotag_bench as common;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use picotag::{TagOptions, Tagger, Tagging};

@@ -3,15 +3,14 @@
 //! after the first utterance, model size.
 //!
 //! ```sh
-//! cargo run --release --example compare -- --model models/default.ptag --json
+//! cargo run --release -p picotag-bench --example compare -- --model models/default.ptag --json
 //! ```
 //! Options: `--model PATH` (default `models/default.ptag`), `--json` (one
 //! JSON object instead of text), `--limit N` (utterances, default 500).
 //! picotag is timed on the whole pipeline (tokenize, encode, heads,
 //! decode); tract on picotag's tokenizer plus the f32 graph.
 
-#[path = "../benches/common/mod.rs"]
-mod common;
+use picotag_bench as common;
 
 use std::path::PathBuf;
 use std::time::Instant;
