@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Folders of the checkout that hold Rust sources.
 const ROOTS: [&str; 9] = [
-    "src", "kernels", "ffi", "quantize", "onnx", "fuzz", "benches", "examples", "tests",
+    "src", "kernels", "ffi", "quantize", "onnx", "fuzz", "bench", "examples", "tests",
 ];
 /// How far above an `unsafe` line its comment may be.
 const MAX_LOOKBACK: usize = 12;
