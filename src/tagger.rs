@@ -502,7 +502,11 @@ impl Tagger {
                     }
                     s.best.clear();
                     s.best.extend(out.chunks_exact(n).map(argmax));
-                    if let Some(set) = options.entities.as_deref().filter(|_| !s.matches.is_empty()) {
+                    if let Some(set) = options
+                        .entities
+                        .as_deref()
+                        .filter(|_| !s.matches.is_empty())
+                    {
                         let bonus = options.entity_bonus;
                         set.best_labels(out, n, hi, &s.matches, bonus, &mut s.best, &mut s.raised);
                     }

@@ -98,7 +98,10 @@ fn tagger(int8: bool) -> Tagger {
 fn option_sets(t: &Tagger) -> Vec<TagOptions> {
     let mut set = EntitySet::new(t);
     let types: Vec<String> = set.types().map(str::to_string).collect();
-    for (i, v) in ["boston", "new york", "aspirin", "naïve", "x"].iter().enumerate() {
+    for (i, v) in ["boston", "new york", "aspirin", "naïve", "x"]
+        .iter()
+        .enumerate()
+    {
         set.add(&types[i % types.len()], v).unwrap();
     }
     vec![

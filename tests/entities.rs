@@ -41,7 +41,10 @@ fn bad_values_and_types_are_clear_errors() {
         Err(Error::InvalidArgument(m)) => assert!(m.contains(what), "{m}"),
         other => panic!("{other:?}"),
     };
-    bad(set.add("snips/painter", "x"), "unknown entity type \"snips/painter\"");
+    bad(
+        set.add("snips/painter", "x"),
+        "unknown entity type \"snips/painter\"",
+    );
     bad(set.add("artist", "x"), "unknown entity type");
     bad(set.add("snips/artist", ""), "has no word");
     bad(set.add("snips/artist", " \t\u{200b} "), "has no word");
@@ -63,7 +66,10 @@ fn a_set_of_another_model_is_refused() {
     let e = tagger()
         .tag_utterance_with("play boston", &with(&Arc::new(set)))
         .unwrap_err();
-    assert!(matches!(e, Error::InvalidArgument(ref m) if m.contains("another model")), "{e}");
+    assert!(
+        matches!(e, Error::InvalidArgument(ref m) if m.contains("another model")),
+        "{e}"
+    );
     let nan = TagOptions {
         entity_bonus: f32::NAN,
         ..TagOptions::default()
@@ -117,7 +123,11 @@ fn matches_are_whole_words_and_longest_first() {
     let t = tg
         .tag_utterance_with("this song rocks, add it", &with(&set))
         .unwrap();
-    assert!(!slots(&t).iter().any(|s| s.ends_with("=rock")), "{:?}", slots(&t));
+    assert!(
+        !slots(&t).iter().any(|s| s.ends_with("=rock")),
+        "{:?}",
+        slots(&t)
+    );
 }
 
 #[test]
@@ -145,7 +155,9 @@ fn one_set_serves_many_threads() {
         for _ in 0..2 {
             s.spawn(|| {
                 for _ in 0..20 {
-                    let got = tg.tag_utterance_with("play qzx vorlumbrane", &opts).unwrap();
+                    let got = tg
+                        .tag_utterance_with("play qzx vorlumbrane", &opts)
+                        .unwrap();
                     assert_eq!(got, want);
                 }
             });
@@ -158,8 +170,11 @@ fn a_million_values() {
     let tg = tagger();
     let mut set = EntitySet::new(&tg);
     for i in 0..1_000_000u32 {
-        set.add("snips/artist", &format!("artist {i} {}", i.wrapping_mul(2_654_435_761)))
-            .unwrap();
+        set.add(
+            "snips/artist",
+            &format!("artist {i} {}", i.wrapping_mul(2_654_435_761)),
+        )
+        .unwrap();
     }
     assert_eq!(set.len(), 1_000_000);
     let t = tg

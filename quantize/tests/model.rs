@@ -61,7 +61,7 @@ fn every_trainable_parameter_gets_a_gradient() {
             dev: slu.join("valid"),
             weight: 1.0,
             asr: false,
-                asr_augment: false,
+            asr_augment: false,
             domain: None,
         }],
         init: InitFrom::Random(arch.clone(), tk.clone()),

@@ -204,18 +204,33 @@ fn asr_aug_trains_one_form_of_each_sentence_an_epoch() {
     let mut asr_seen = 0;
     for epoch in 0..r.epochs {
         let plan = epoch_plan(&r, &tasks, epoch);
-        assert_eq!(plan, epoch_plan(&r, &tasks, epoch), "a pure function of the epoch");
+        assert_eq!(
+            plan,
+            epoch_plan(&r, &tasks, epoch),
+            "a pure function of the epoch"
+        );
         // The plain task: every window once.
-        let mut slu: Vec<usize> = plan.iter().filter(|b| b.task == 0).flat_map(|b| b.items.clone()).collect();
+        let mut slu: Vec<usize> = plan
+            .iter()
+            .filter(|b| b.task == 0)
+            .flat_map(|b| b.items.clone())
+            .collect();
         slu.sort_unstable();
         assert_eq!(slu, (0..tasks[0].train.len()).collect::<Vec<_>>());
         // The augmented task: each sentence exactly once, in one of its forms.
-        let bio: Vec<usize> = plan.iter().filter(|b| b.task == 1).flat_map(|b| b.items.clone()).collect();
+        let bio: Vec<usize> = plan
+            .iter()
+            .filter(|b| b.task == 1)
+            .flat_map(|b| b.items.clone())
+            .collect();
         let mut sentences: Vec<u32> = bio.iter().map(|&i| forms[i].0).collect();
         sentences.sort_unstable();
         assert_eq!(sentences, vec![0, 1, 2, 3]);
         asr_seen += bio.iter().filter(|&&i| forms[i].1).count();
     }
     // Two sentences with a copy over 40 epochs: each form drawn about half the time.
-    assert!((20..=60).contains(&asr_seen), "ASR form drawn {asr_seen} times of 80");
+    assert!(
+        (20..=60).contains(&asr_seen),
+        "ASR form drawn {asr_seen} times of 80"
+    );
 }

@@ -19,9 +19,9 @@ mod words;
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
+use crate::decode::{Prefix, Tag};
 use crate::error::{Error, Result};
 use crate::format::{HeadKind, HeadMeta, HeadRole};
-use crate::decode::{Prefix, Tag};
 use values::ValueTable;
 use words::{NormBuf, Normalize, WordTable};
 
@@ -158,18 +158,22 @@ impl EntitySet {
     /// than [`MAX_VALUE_BYTES`] bytes or [`MAX_VALUE_WORDS`] words, or a set
     /// with more than 2^32 words.
     pub fn add(&mut self, ty: &str, value: &str) -> Result<()> {
-        let t = self.types.iter().position(|t| t.name == ty).ok_or_else(|| {
-            let close: Vec<&str> = self
-                .types
-                .iter()
-                .map(|t| t.name.as_str())
-                .filter(|n| n.split('/').next() == ty.split('/').next())
-                .take(8)
-                .collect();
-            Error::InvalidArgument(format!(
-                "unknown entity type {ty:?} (types are task/type, e.g. {close:?})"
-            ))
-        })?;
+        let t = self
+            .types
+            .iter()
+            .position(|t| t.name == ty)
+            .ok_or_else(|| {
+                let close: Vec<&str> = self
+                    .types
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .filter(|n| n.split('/').next() == ty.split('/').next())
+                    .take(8)
+                    .collect();
+                Error::InvalidArgument(format!(
+                    "unknown entity type {ty:?} (types are task/type, e.g. {close:?})"
+                ))
+            })?;
         if value.len() > MAX_VALUE_BYTES {
             return Err(Error::InvalidArgument(format!(
                 "entity value of {} bytes (at most {MAX_VALUE_BYTES})",
@@ -179,7 +183,8 @@ impl EntitySet {
         let (mut buf, mut ids) = std::mem::take(&mut self.scratch);
         ids.clear();
         let words = &mut self.words;
-        self.norm.words(value, &mut buf, |w| ids.push(words.intern(w)));
+        self.norm
+            .words(value, &mut buf, |w| ids.push(words.intern(w)));
         let r = if ids.is_empty() {
             Err(Error::InvalidArgument(format!(
                 "entity value {value:?} has no word"

@@ -209,7 +209,10 @@ fn score(
                 .unseen
                 .iter()
                 .filter(|u| u.sentence == i)
-                .filter(|u| pred.iter().any(|p| p.0 == u.start && p.1 == u.end && p.2 == u.ty))
+                .filter(|u| {
+                    pred.iter()
+                        .any(|p| p.0 == u.start && p.1 == u.end && p.2 == u.ty)
+                })
                 .count();
         }
         let n = t.unseen.len();
@@ -234,7 +237,10 @@ fn print_table(r: &Report) {
     for (t, (u, n)) in &r.types {
         println!("  {t:<28} {u:>5} unseen dev values, {n:>6} injected");
     }
-    println!("{:<10} {:<10} {:>16} {:>8}", "bonus", "task", "unseen recall", "dev F1");
+    println!(
+        "{:<10} {:<10} {:>16} {:>8}",
+        "bonus", "task", "unseen recall", "dev F1"
+    );
     for s in &r.settings {
         let b = s.bonus.map_or("none".to_string(), |b| b.to_string());
         for (t, x) in &s.tasks {

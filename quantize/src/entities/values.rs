@@ -100,7 +100,9 @@ pub fn distractors(
         .chain(own)
         .filter(|v| !exclude.contains(&key(v)) && seen.insert(key(v)))
         .collect();
-    let seed = ty.bytes().fold(42u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    let seed = ty
+        .bytes()
+        .fold(42u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
     all.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     all.truncate(n);
     all

@@ -647,7 +647,12 @@ pub fn epoch_selection(r: &Recipe, tasks: &[TaskData], epoch: usize) -> Vec<Vec<
             let mut rng = ChaCha8Rng::seed_from_u64(
                 r.seed.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ ((epoch as u64) << 16) ^ ti as u64,
             );
-            let n = t.train_forms.iter().map(|f| f.0 as usize + 1).max().unwrap_or(0);
+            let n = t
+                .train_forms
+                .iter()
+                .map(|f| f.0 as usize + 1)
+                .max()
+                .unwrap_or(0);
             let asr: Vec<bool> = (0..n).map(|_| rng.random_bool(0.5)).collect();
             let has_copy = {
                 let mut h = vec![false; n];
@@ -703,7 +708,9 @@ pub fn run_epochs(
     loss_fn: &mut BatchLossFn<'_>,
 ) -> Result<()> {
     let dev = dev.clone();
-    let plans: Vec<usize> = (0..r.epochs).map(|e| epoch_plan(r, tasks, e).len()).collect();
+    let plans: Vec<usize> = (0..r.epochs)
+        .map(|e| epoch_plan(r, tasks, e).len())
+        .collect();
     let total: u64 = plans.iter().sum::<usize>() as u64;
     let warmup = ((total as f64) * r.warmup).round() as u64;
     eprintln!(
