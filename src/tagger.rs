@@ -508,7 +508,7 @@ impl Tagger {
                         .filter(|_| !s.matches.is_empty())
                     {
                         let bonus = options.entity_bonus;
-                        set.best_labels(out, n, hi, &s.matches, bonus, &mut s.best, &mut s.raised);
+                        set.best_labels(out, hi, &s.matches, bonus, &mut s.best, &mut s.raised);
                     }
                     let (best, tags, words) = (&s.best, &self.tags[hi], &s.tokens.words);
                     decode_with(

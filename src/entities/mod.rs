@@ -276,19 +276,20 @@ impl EntitySet {
         }
     }
 
-    /// The best label of each word of a slot head (`probs`: `[words, n]`)
-    /// with the matches of that head raised by `bonus` (log-probability):
-    /// `best[w] = (label, model probability of it)`.
+    /// Raises the best label of each word of a slot head (`probs`: `[words,
+    /// labels]`, `best`: the plain argmax per word) with the matches of that
+    /// head, by `bonus` in log-probability: `best[w] = (label, model
+    /// probability of it)`.
     pub(crate) fn best_labels(
         &self,
         probs: &[f32],
-        n: usize,
         head: usize,
         matches: &[Match],
         bonus: f32,
-        best: &mut Vec<(usize, f32)>,
+        best: &mut [(usize, f32)],
         raised: &mut Vec<f32>,
     ) {
+        let n = probs.len() / best.len().max(1);
         let factor = bonus.exp();
         raised.clear();
         raised.extend(best.iter().map(|b| b.1));
