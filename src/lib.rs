@@ -27,6 +27,7 @@ pub mod heads;
 pub mod kernels;
 mod tagger;
 mod tagging;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tokenize;
 pub mod window;

@@ -1,6 +1,7 @@
 //! Small random-weight models, for tests, examples and benches that must run
 //! without a trained model. Their outputs are meaningless but deterministic:
-//! they exercise every part of the runtime on real files.
+//! they exercise every part of the runtime on real files. Behind the
+//! `testing` feature.
 
 use std::collections::BTreeMap;
 
