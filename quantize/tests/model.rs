@@ -207,26 +207,8 @@ fn forward_matches_candle_transformers_on_random_weights() {
 
 #[test]
 fn forward_matches_candle_transformers_on_minilm() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(root.join("scripts/fetch-teacher.sh"))
-        .output();
-    let dir = match out {
-        Ok(o) if o.status.success() => {
-            let s = String::from_utf8_lossy(&o.stdout);
-            std::path::PathBuf::from(s.lines().last().unwrap_or("").trim())
-        }
-        Ok(o) => {
-            eprintln!(
-                "SKIP: teacher could not be fetched: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            return;
-        }
-        Err(e) => {
-            eprintln!("SKIP: teacher could not be fetched: {e}");
-            return;
-        }
+    let Some(dir) = picotag::testing::assets::teacher_dir() else {
+        return;
     };
     let tok = Tok::from_file(&dir.join("tokenizer.json")).unwrap();
     let words: Vec<String> = "i take 200 mg of ibuprofen for my migraine"
