@@ -7,8 +7,10 @@ pub mod data;
 pub mod distill;
 pub mod error;
 pub mod eval;
+pub mod export_onnx;
 pub mod inspect;
 pub mod model;
+pub mod recipe;
 pub mod train;
 
 pub use error::{Error, Result};
