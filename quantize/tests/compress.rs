@@ -36,6 +36,26 @@ fn head(name: &str, kind: HeadKind, role: HeadRole, labels: &[&str], pooling: Po
     }
 }
 
+/// The slot head `slu` and the intent head `slu.intent`.
+fn slot_and_intent_heads() -> Vec<HeadMeta> {
+    vec![
+        head(
+            "slu",
+            HeadKind::Token,
+            HeadRole::Slots,
+            SLOT_LABELS,
+            Pooling::Cls,
+        ),
+        head(
+            "slu.intent",
+            HeadKind::Sentence,
+            HeadRole::Intent,
+            &["flight", "music"],
+            Pooling::Cls,
+        ),
+    ]
+}
+
 /// Writes a random checkpoint (task `slu`: slots, intent, has-slot, mean- and
 /// max-pooled aux heads) into `dir/ckpt`; word embeddings factorized at
 /// `rank` when given. The weights are scaled up so that quantization matters.
@@ -80,21 +100,8 @@ fn checkpoint(dir: &Path, rank: Option<usize>, dev: Option<&Path>) -> PathBuf {
             Tensor::randn(0f32, 0.3, (32, r), &d).unwrap(),
         );
     }
-    let heads = vec![
-        head(
-            "slu",
-            HeadKind::Token,
-            HeadRole::Slots,
-            SLOT_LABELS,
-            Pooling::Cls,
-        ),
-        head(
-            "slu.intent",
-            HeadKind::Sentence,
-            HeadRole::Intent,
-            &["flight", "music"],
-            Pooling::Cls,
-        ),
+    let mut heads = slot_and_intent_heads();
+    heads.extend([
         head(
             "slu.bcls",
             HeadKind::Sentence,
@@ -116,7 +123,7 @@ fn checkpoint(dir: &Path, rank: Option<usize>, dev: Option<&Path>) -> PathBuf {
             &["a", "b"],
             Pooling::Mean,
         ),
-    ];
+    ]);
     for h in &heads {
         let n = h.labels.len();
         t.insert(
@@ -399,22 +406,7 @@ fn pretrained_teacher_compresses_and_exports() {
     let d = Device::Cpu;
     let arch = read_hf_config(&hf.join("config.json")).unwrap();
     let all = load_safetensors(&hf.join("model.safetensors"), &d).unwrap();
-    let heads = vec![
-        head(
-            "slu",
-            HeadKind::Token,
-            HeadRole::Slots,
-            SLOT_LABELS,
-            Pooling::Cls,
-        ),
-        head(
-            "slu.intent",
-            HeadKind::Sentence,
-            HeadRole::Intent,
-            &["flight", "music"],
-            Pooling::Cls,
-        ),
-    ];
+    let heads = slot_and_intent_heads();
     let tensors = select_bert(&arch, &all).unwrap();
     let meta = ModelMeta {
         name: "minilm".into(),

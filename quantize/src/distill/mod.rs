@@ -142,31 +142,21 @@ pub fn distill(dr: &DistillRecipe, ctl: &RunControl) -> Result<TrainState> {
     let tasks = load_tasks(r, &tok, ctl.dev_limit)?;
     report_tasks(&tasks, t0);
     let heads = student_heads(&teacher, &tasks)?;
-    let (mut model, mut opt, mut state) =
-        resume_or_start(resumed, &recipe_json, heads, r.seed, r.adamw, |heads| {
-            init_student(dr, &teacher, heads, &run_name(ctl), &dev)
-        })?;
+    let mut run = resume_or_start(resumed, &recipe_json, heads, r.seed, r.adamw, |heads| {
+        init_student(dr, &teacher, heads, &run_name(ctl), &dev)
+    })?;
     let distiller = Distiller {
         teacher: &teacher,
         weights: dr.weights,
         aux_weight: r.aux_weight,
         hidden: hidden_map(dr, &teacher)?,
     };
-    let negatives = gate_negatives(&r.tasks, &model);
+    let negatives = gate_negatives(&r.tasks, &run.model);
     let mut loss_fn =
         |m: &Model, th: &TaskHeads, b: &Batch, td: &TaskData, drop: &mut Option<Dropout>| {
             let tth = td.heads(&teacher)?;
             distiller.batch_loss(m, &BatchInput::of_task(b, th, td, &negatives), &tth, drop)
         };
-    run_epochs(
-        r,
-        ctl,
-        &tasks,
-        &mut model,
-        &mut opt,
-        &mut state,
-        &dev,
-        &mut loss_fn,
-    )?;
-    Ok(state)
+    run_epochs(r, ctl, &tasks, &mut run, &dev, &mut loss_fn)?;
+    Ok(run.state)
 }

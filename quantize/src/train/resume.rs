@@ -11,7 +11,7 @@ use crate::data::labels::Vocab;
 use crate::error::{Error, Result};
 use crate::model::params::Freeze;
 use crate::model::Model;
-use crate::train::checkpoint::{last_dir, load_last, TrainState};
+use crate::train::checkpoint::{last_dir, load_last, TrainRun, TrainState};
 use crate::train::epochs::RunControl;
 use crate::train::optim::{AdamW, AdamWConfig};
 use crate::train::tasks::TaskData;
@@ -24,7 +24,7 @@ pub fn resumable(
     freeze: Freeze,
     adamw: AdamWConfig,
     dev: &Device,
-) -> Result<Option<(Model, AdamW, TrainState)>> {
+) -> Result<Option<TrainRun>> {
     if ctl.resume {
         load_last(&ctl.out, freeze, adamw, dev)
     } else if last_dir(&ctl.out).exists() {
@@ -56,32 +56,33 @@ pub fn report_tasks(tasks: &[TaskData], t0: Instant) {
 /// which must have been made with `recipe_json` and have `heads`, or else
 /// `fresh(heads)` with a new optimiser at step 0.
 pub fn resume_or_start(
-    resumed: Option<(Model, AdamW, TrainState)>,
+    resumed: Option<TrainRun>,
     recipe_json: &serde_json::Value,
     heads: Vec<HeadMeta>,
     seed: u64,
     adamw: AdamWConfig,
     fresh: impl FnOnce(Vec<HeadMeta>) -> Result<Model>,
-) -> Result<(Model, AdamW, TrainState)> {
+) -> Result<TrainRun> {
     match resumed {
-        Some((m, o, s)) => {
-            if s.recipe != *recipe_json {
+        Some(run) => {
+            if run.state.recipe != *recipe_json {
                 return Err(Error::Spec(
                     "--resume with a different recipe than the checkpoint's".into(),
                 ));
             }
-            if m.meta.heads != heads {
+            if run.model.meta.heads != heads {
                 return Err(Error::Spec(
                     "--resume: the data gives other heads than the checkpoint".into(),
                 ));
             }
+            let s = &run.state;
             eprintln!(
                 "resuming at step {} (epoch {}, batch {})",
                 s.step,
                 s.epoch + 1,
                 s.batch_in_epoch
             );
-            Ok((m, o, s))
+            Ok(run)
         }
         None => {
             let state = TrainState {
@@ -93,7 +94,11 @@ pub fn resume_or_start(
                 best_epoch: None,
                 recipe: recipe_json.clone(),
             };
-            Ok((fresh(heads)?, AdamW::new(adamw), state))
+            Ok(TrainRun {
+                model: fresh(heads)?,
+                opt: AdamW::new(adamw),
+                state,
+            })
         }
     }
 }

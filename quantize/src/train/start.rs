@@ -29,7 +29,7 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
     let recipe_json = serde_json::to_value(r).map_err(|e| Error::json(&ctl.out, e))?;
     let resumed = resumable(ctl, r.freeze(), r.adamw, &dev)?;
     let tok = match (&resumed, &r.init) {
-        (Some((m, _, _)), _) => Tok::from_json(&m.meta.tokenizer)?,
+        (Some(run), _) => Tok::from_json(&run.model.meta.tokenizer)?,
         (None, InitFrom::Pretrained(d)) => Tok::from_file(&d.join("tokenizer.json"))?,
         (None, InitFrom::Random(_, t)) => Tok::from_file(t)?,
         (None, InitFrom::Checkpoint(d)) => Tok::from_json(&read_meta(d)?.tokenizer)?,
@@ -38,7 +38,7 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
     let tasks = load_tasks(r, &tok, ctl.dev_limit)?;
     report_tasks(&tasks, t0);
     let heads = head_metas(&tasks, r.aux);
-    let (mut model, mut opt, mut state) = resume_or_start(
+    let mut run = resume_or_start(
         resumed,
         &recipe_json,
         heads,
@@ -49,7 +49,7 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
             _ => fresh_start(ctl, heads, &tok, &recipe_json, r, &dev),
         },
     )?;
-    let negatives = step::gate_negatives(&r.tasks, &model);
+    let negatives = step::gate_negatives(&r.tasks, &run.model);
     let mut loss_fn = |model: &Model,
                        th: &TaskHeads,
                        batch: &Batch,
@@ -58,17 +58,8 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
         let x = BatchInput::of_task(batch, th, td, &negatives);
         step::batch_loss(model, &x, r.aux_weight, drop)
     };
-    run_epochs(
-        r,
-        ctl,
-        &tasks,
-        &mut model,
-        &mut opt,
-        &mut state,
-        &dev,
-        &mut loss_fn,
-    )?;
-    Ok(state)
+    run_epochs(r, ctl, &tasks, &mut run, &dev, &mut loss_fn)?;
+    Ok(run.state)
 }
 
 /// The provenance of a run of `recipe_json`.
