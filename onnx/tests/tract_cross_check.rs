@@ -1,7 +1,5 @@
 //! The exported ONNX graph, run by tract, against the runtime's reference path.
 
-use std::path::Path;
-
 use picotag::format::{Layout, ModelFile, ModelWriter, OpenOptions, Pooling};
 use picotag::testing::{RandomModel, Rng};
 use picotag::tokenize::Tokenizer;
