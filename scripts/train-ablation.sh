@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ablation: the single-task recipe WITHOUT auxiliary heads, to compare with
-# scripts/train-single.sh (which has bcls/mcls/mtcls). Log in runs/noaux-TASK/train.log.
+# scripts/train-single.sh (which has has-slot/mcls/mtcls). Log in runs/noaux-TASK/train.log.
 #   nohup nice -n 5 scripts/train-ablation.sh ncbi bio/NCBI-disease >/dev/null 2>&1 &
 source "$(dirname "$0")/train-common.sh"
 task=$1 set=$2

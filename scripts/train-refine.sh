@@ -15,5 +15,5 @@ REFINE_FROM=${FROM:-runs/default-teacher/best} train_run "${RUN_NAME:-refine-hea
   --task "bc5cdr=$DATA/bio/BC5CDR,asr=1" \
   --task "ncbi=$DATA/bio/NCBI-disease,asr=1" \
   --epochs 2 --lr 1e-4 --batch-size 32 --max-len 128 \
-  --aux bcls,mcls,mtcls --aux-weight 0.1 \
+  --aux has_slot,mcls,mtcls --aux-weight 0.1 \
   --seed 43 --save-every 100 "$@"

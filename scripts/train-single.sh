@@ -8,5 +8,5 @@ task=$1 set=$2
 shift 2
 train_run "${RUN_NAME:-single-$task}" \
   --task "$task=$DATA/$set" \
-  --epochs 1 --lr 1e-4 --batch-size 32 --max-len 128 --aux bcls,mcls,mtcls \
+  --epochs 1 --lr 1e-4 --batch-size 32 --max-len 128 --aux has_slot,mcls,mtcls \
   --seed 42 --save-every 100 "$@"

@@ -18,5 +18,5 @@ train_run "${RUN_NAME:-teacher-v4}" \
   --task "bc5cdr=$DATA/bio/BC5CDR,asr=aug" \
   --task "ncbi=$DATA/bio/NCBI-disease,asr=aug" \
   --epochs "${EPOCHS:-8}" --lr 5e-4 --batch-size 32 --max-len 128 \
-  --aux bcls,mcls,mtcls --aux-weight 0.1 \
+  --aux has_slot,mcls,mtcls --aux-weight 0.1 \
   --seed 42 --save-every 100 "$@"

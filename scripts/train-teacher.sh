@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The multi-task teacher (v3): ATIS + SNIPS + BC5CDR (one task, Chemical and
 # Disease) + NCBI-disease on a shared MiniLM-L6 encoder; one slot head per task,
-# intent heads for ATIS/SNIPS, auxiliary bcls/mcls/mtcls heads at weight 0.1,
+# intent heads for ATIS/SNIPS, auxiliary has-slot/mcls/mtcls heads at weight 0.1,
 # mixed schedule. The health tasks also train on the ASR form of each sentence
 # (lower-cased, punctuation removed; `asr=1`) and report dev in that form too.
 #
@@ -27,5 +27,5 @@ train_run "${RUN_NAME:-teacher-v3}" \
   --task "bc5cdr=$DATA/bio/BC5CDR,asr=1$health" \
   --task "ncbi=$DATA/bio/NCBI-disease,asr=1$health" \
   --epochs 3 --lr 5e-4 --batch-size 32 --max-len 128 \
-  --aux bcls,mcls,mtcls --aux-weight 0.1 \
+  --aux has_slot,mcls,mtcls --aux-weight 0.1 \
   --seed 42 --save-every 100 "$@"

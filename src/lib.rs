@@ -36,6 +36,7 @@ pub mod heads;
 pub use picotag_kernels as kernels;
 mod tagger;
 mod tagging;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tokenize;
 pub mod window;

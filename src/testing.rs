@@ -1,6 +1,9 @@
 //! Small random-weight models, for tests, examples and benches that must run
 //! without a trained model. Their outputs are meaningless but deterministic:
-//! they exercise every part of the runtime on real files.
+//! they exercise every part of the runtime on real files. Behind the
+//! `testing` feature; [`assets`] says how tests treat a missing asset.
+
+pub mod assets;
 
 use std::collections::BTreeMap;
 

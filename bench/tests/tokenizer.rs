@@ -3,7 +3,7 @@
 //! lower-cased forms, odd Unicode, and random strings; on the tiny test
 //! vocabulary and on the real all-MiniLM-L6-v2 vocabulary when fetched.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use picotag::testing::{tiny_tokenizer_json, Rng};
 use picotag::tokenize::{Buffers, Tokenized, Tokenizer, Word};
@@ -149,20 +149,16 @@ fn equals_hf_on_the_tiny_vocabulary() {
 
 #[test]
 fn equals_hf_on_the_minilm_vocabulary() {
-    let p = root().join(".cache/teacher/all-minilm-l6-v2/tokenizer.json");
-    let Ok(json) = std::fs::read_to_string(&p) else {
-        eprintln!(
-            "skipped: {} not fetched (scripts/fetch-teacher.sh)",
-            p.display()
-        );
+    let Some(dir) = picotag::testing::assets::teacher_dir() else {
         return;
     };
+    let json = std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
     check_all(&json, "minilm", &corpus());
 }
 
 #[test]
-fn dev_data_is_read_when_present() {
-    if Path::new(&root().join("../shared/data/slu/atis/valid/seq.in")).exists() {
+fn dev_data_is_read() {
+    if picotag::testing::assets::data_path("slu/atis/valid/seq.in").is_some() {
         assert!(dev_sentences().len() > 5000);
     }
 }

@@ -1,7 +1,5 @@
 //! The exported ONNX graph, run by tract, against the runtime's reference path.
 
-use std::path::Path;
-
 use picotag::format::{Layout, ModelFile, ModelWriter, OpenOptions, Pooling};
 use picotag::testing::{RandomModel, Rng};
 use picotag_onnx::check::{load_tract, max_abs_diff, run_tract};
@@ -121,15 +119,10 @@ fn factorized_embeddings_match_reference() {
 
 #[test]
 fn random_model_with_the_minilm_tokenizer_matches_reference() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../.cache/teacher/all-minilm-l6-v2/tokenizer.json");
-    let Ok(json) = std::fs::read_to_string(&path) else {
-        println!(
-            "skipped: {} not found (scripts/fetch-teacher.sh fetches it)",
-            path.display()
-        );
+    let Some(dir) = picotag::testing::assets::teacher_dir() else {
         return;
     };
+    let json = std::fs::read_to_string(dir.join("tokenizer.json")).unwrap();
     let mut m = RandomModel::tiny(11);
     m.tokenizer = json;
     m.int8 = true;

@@ -2,18 +2,48 @@
 
 use std::time::Instant;
 
+use clap::Args;
+
 use candle_core::Tensor;
 use picotag::format::{HeadKind, HeadMeta, HeadRole, ModelMeta, Pooling};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::cli::BenchArgs;
 use crate::error::Result;
+use crate::model::device;
 use crate::model::ops::Dropout;
 use crate::model::Model;
+use crate::train::args::ArchArgs;
 use crate::train::batch::{Batch, Example};
 use crate::train::optim::{AdamW, AdamWConfig};
-use crate::train::{device, encoder_tensors, step};
+use crate::train::start::encoder_tensors;
+use crate::train::step::{self, BatchInput};
+
+/// `bench` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Pretrained folder, or `random`.
+    #[arg(long)]
+    pub init: String,
+    /// Sentences per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Tokens per sentence.
+    #[arg(long, default_value_t = 32)]
+    pub len: usize,
+    /// Timed steps (after one warm-up step).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Also train the word-embedding matrix.
+    #[arg(long)]
+    pub train_word_embeddings: bool,
+    /// Dropout.
+    #[arg(long, default_value_t = 0.1)]
+    pub dropout: f32,
+    /// Architecture for --init random.
+    #[command(flatten)]
+    pub arch: ArchArgs,
+}
 
 /// Runs forward + backward + AdamW on random batches and prints tokens/s.
 pub fn run(a: &BenchArgs) -> Result<()> {
@@ -52,7 +82,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 pos,
                 slot,
                 intent: None,
-                bcls: 0,
+                has_slot: 0,
                 mcls: 0,
             }
         })
@@ -64,7 +94,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     for i in 0..=a.steps {
         let t0 = Instant::now();
         let mut drop = Some(Dropout::new(a.dropout, ChaCha8Rng::seed_from_u64(i as u64)));
-        let loss = step::batch_loss(&model, &th, &[], None, &batch, 1.0, 1.0, &mut drop)?;
+        let loss = step::batch_loss(&model, &BatchInput::new(&batch, &th), 1.0, &mut drop)?;
         let t1 = Instant::now();
         let grads = loss.backward()?;
         let t2 = Instant::now();

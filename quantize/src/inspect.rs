@@ -1,8 +1,26 @@
 //! `inspect`: a readable summary of a `.ptag` model file.
 
 use std::fmt::Write;
+use std::path::PathBuf;
 
+use clap::Args;
 use picotag::format::{HeadKind, ModelFile};
+
+use crate::error::Result;
+
+/// `inspect` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// The .ptag file.
+    pub model: PathBuf,
+}
+
+/// Runs `inspect`.
+pub fn run(a: &InspectArgs) -> Result<()> {
+    let f = ModelFile::open(&a.model, Default::default())?;
+    print!("{}", crate::inspect::describe(&f));
+    Ok(())
+}
 
 /// Architecture, heads and labels, tensor table, total size and stored dev
 /// scores of `file`, as text.

@@ -8,8 +8,10 @@ pub mod distill;
 pub mod entities;
 pub mod error;
 pub mod eval;
+pub mod export_onnx;
 pub mod inspect;
 pub mod model;
+pub mod recipe;
 pub mod reencode;
 pub mod train;
 

@@ -36,6 +36,26 @@ fn head(name: &str, kind: HeadKind, role: HeadRole, labels: &[&str], pooling: Po
     }
 }
 
+/// The slot head `slu` and the intent head `slu.intent`.
+fn slot_and_intent_heads() -> Vec<HeadMeta> {
+    vec![
+        head(
+            "slu",
+            HeadKind::Token,
+            HeadRole::Slots,
+            SLOT_LABELS,
+            Pooling::Cls,
+        ),
+        head(
+            "slu.intent",
+            HeadKind::Sentence,
+            HeadRole::Intent,
+            &["flight", "music"],
+            Pooling::Cls,
+        ),
+    ]
+}
+
 /// Writes a random checkpoint (task `slu`: slots, intent, has-slot, mean- and
 /// max-pooled aux heads) into `dir/ckpt`; word embeddings factorized at
 /// `rank` when given. The weights are scaled up so that quantization matters.
@@ -80,21 +100,8 @@ fn checkpoint(dir: &Path, rank: Option<usize>, dev: Option<&Path>) -> PathBuf {
             Tensor::randn(0f32, 0.3, (32, r), &d).unwrap(),
         );
     }
-    let heads = vec![
-        head(
-            "slu",
-            HeadKind::Token,
-            HeadRole::Slots,
-            SLOT_LABELS,
-            Pooling::Cls,
-        ),
-        head(
-            "slu.intent",
-            HeadKind::Sentence,
-            HeadRole::Intent,
-            &["flight", "music"],
-            Pooling::Cls,
-        ),
+    let mut heads = slot_and_intent_heads();
+    heads.extend([
         head(
             "slu.bcls",
             HeadKind::Sentence,
@@ -116,7 +123,7 @@ fn checkpoint(dir: &Path, rank: Option<usize>, dev: Option<&Path>) -> PathBuf {
             &["a", "b"],
             Pooling::Mean,
         ),
-    ];
+    ]);
     for h in &heads {
         let n = h.labels.len();
         t.insert(
@@ -387,16 +394,34 @@ fn inspect_describes_a_random_model() {
     );
 }
 
-/// The real (partly trained) teacher, compressed, exported and run by tract.
+/// The pretrained teacher (all-MiniLM-L6-v2, full size) with fresh heads,
+/// compressed, exported and run by tract.
 #[cfg(feature = "onnx")]
 #[test]
-fn teacher_checkpoint_compresses_and_exports() {
-    let ck = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runs/teacher-mt-v2/best");
-    if !ck.join("model.safetensors").is_file() {
-        println!("skipped: no checkpoint at {}", ck.display());
+fn pretrained_teacher_compresses_and_exports() {
+    use picotag_quantize::model::params::{read_hf_config, select_bert};
+    let Some(hf) = picotag::testing::assets::teacher_dir() else {
         return;
-    }
+    };
+    let d = Device::Cpu;
+    let arch = read_hf_config(&hf.join("config.json")).unwrap();
+    let all = load_safetensors(&hf.join("model.safetensors"), &d).unwrap();
+    let heads = slot_and_intent_heads();
+    let tensors = select_bert(&arch, &all).unwrap();
+    let meta = ModelMeta {
+        name: "minilm".into(),
+        architecture: arch,
+        heads,
+        tokenizer: std::fs::read_to_string(hf.join("tokenizer.json")).unwrap(),
+        provenance: BTreeMap::new(),
+        scores: BTreeMap::new(),
+    };
     let tmp = tempfile::tempdir().unwrap();
+    let ck = tmp.path().join("ckpt");
+    picotag_quantize::model::Model::build(meta, tensors, true, 1, &d)
+        .unwrap()
+        .save(&ck)
+        .unwrap();
     let out = tmp.path().join("teacher.ptag");
     compress(&ck, &out, &opts(false, EmbeddingPrecision::I8)).unwrap();
     let f = open(&out);

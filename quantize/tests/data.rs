@@ -126,13 +126,13 @@ fn auxiliary_labels_from_slot_labels() {
     // pieces 0,1 are one data word; 3..6 span two words; 6 one word.
     let pw = [0, 0, 1, 2, 3, 3, 4, 5];
     let a = derive_aux(&pl, &pw);
-    assert_eq!((a.bcls, a.mcls), (1, 3));
+    assert_eq!((a.has_slot, a.mcls), (1, 3));
     assert_eq!(a.mtcls, vec![2, 2, 0, 1, 1, 1, 2, 0]);
     let a = derive_aux(&strs(&["O", "O"]), &[0, 1]);
-    assert_eq!((a.bcls, a.mcls, a.mtcls), (0, 0, vec![0, 0]));
+    assert_eq!((a.has_slot, a.mcls, a.mtcls), (0, 0, vec![0, 0]));
     // ill-formed: I- after O still opens an entity.
     let a = derive_aux(&strs(&["I-x", "O", "I-y", "I-y"]), &[0, 1, 2, 3]);
-    assert_eq!((a.bcls, a.mcls, a.mtcls), (1, 2, vec![2, 0, 1, 1]));
+    assert_eq!((a.has_slot, a.mcls, a.mtcls), (1, 2, vec![2, 0, 1, 1]));
 }
 
 fn sentence(words: &[&str], labels: &[&str]) -> Sentence {

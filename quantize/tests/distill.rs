@@ -9,12 +9,18 @@ use candle_core::{Device, Tensor};
 use picotag::format::Architecture;
 use picotag_quantize::data::encode::Tok;
 use picotag_quantize::distill::eigen::{jacobi_eigen, low_rank};
-use picotag_quantize::distill::init::StudentInit;
-use picotag_quantize::distill::loss::{kd_kl, Distiller, KdWeights};
-use picotag_quantize::distill::{distill, hidden_map, init_student, student_heads, DistillRecipe};
+use picotag_quantize::distill::loss::{kd_kl, Distiller};
+use picotag_quantize::distill::{distill, hidden_map, init_student, student_heads};
 use picotag_quantize::model::Model;
+use picotag_quantize::recipe::DistillRecipe;
+use picotag_quantize::recipe::KdWeights;
+use picotag_quantize::recipe::StudentInit;
+use picotag_quantize::recipe::{InitFrom, Recipe};
 use picotag_quantize::train::batch::{Batch, Example};
-use picotag_quantize::train::{load_tasks, train, InitFrom, Recipe, RunControl, TaskData};
+use picotag_quantize::train::epochs::RunControl;
+use picotag_quantize::train::start::train;
+use picotag_quantize::train::step::BatchInput;
+use picotag_quantize::train::tasks::{load_tasks, TaskData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -109,7 +115,7 @@ fn total_loss(dr: &DistillRecipe, teacher: &Model, s: &Model, tasks: &[TaskData]
         let th = s.task(&t.spec.name).unwrap().clone();
         let tth = teacher.task(&t.spec.name).unwrap().clone();
         sum += d
-            .batch_loss(s, &th, &tth, &[], None, &b, 1.0, &mut None)
+            .batch_loss(s, &BatchInput::new(&b, &th), &tth, &mut None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
@@ -338,7 +344,7 @@ fn every_student_parameter_gets_a_gradient() {
     let th = s.task("slu").unwrap().clone();
     let tth = tm.task("slu").unwrap().clone();
     let loss = d
-        .batch_loss(&s, &th, &tth, &[], None, &b, 1.0, &mut None)
+        .batch_loss(&s, &BatchInput::new(&b, &th), &tth, &mut None)
         .unwrap();
     let grads = loss.backward().unwrap();
     assert!(!s.params.trainable.is_empty());

@@ -13,12 +13,13 @@ use picotag::format::ModelMeta;
 use picotag_quantize::data::encode::Tok;
 use picotag_quantize::model::ops::{layer_norm, softmax};
 use picotag_quantize::model::{params, Model};
+use picotag_quantize::recipe::{AuxHeads, InitFrom, Recipe, TaskRecipe};
 use picotag_quantize::train::batch::{Batch, Example};
+use picotag_quantize::train::heads::head_metas;
 use picotag_quantize::train::optim::AdamWConfig;
 use picotag_quantize::train::schedule::Schedule;
-use picotag_quantize::train::{
-    head_metas, load_tasks, step, AuxHeads, InitFrom, Recipe, TaskRecipe,
-};
+use picotag_quantize::train::step::{self, BatchInput};
+use picotag_quantize::train::tasks::load_tasks;
 
 fn tiny_arch(vocab: usize) -> Architecture {
     Architecture {
@@ -76,7 +77,7 @@ fn every_trainable_parameter_gets_a_gradient() {
         seed: 3,
         schedule: Schedule::Mixed,
         aux: AuxHeads {
-            bcls: true,
+            has_slot: true,
             mcls: true,
             mtcls: true,
         },
@@ -94,7 +95,7 @@ fn every_trainable_parameter_gets_a_gradient() {
         provenance: Default::default(),
         scores: Default::default(),
     };
-    assert_eq!(meta.heads.len(), 5, "slots, intent, bcls, mcls, mtcls");
+    assert_eq!(meta.heads.len(), 5, "slots, intent, has-slot, mcls, mtcls");
     let dev = Device::Cpu;
     let model = Model::build(
         meta,
@@ -107,7 +108,7 @@ fn every_trainable_parameter_gets_a_gradient() {
     let ex: Vec<&Example> = tasks[0].train.iter().collect();
     let batch = Batch::new(&ex, &dev).unwrap();
     let th = model.tasks[0].clone();
-    let loss = step::batch_loss(&model, &th, &[], None, &batch, 1.0, 1.0, &mut None).unwrap();
+    let loss = step::batch_loss(&model, &BatchInput::new(&batch, &th), 1.0, &mut None).unwrap();
     let grads = loss.backward().unwrap();
     let n_expected = params::bert_shapes(&arch).len() + 2 * 5;
     assert_eq!(model.params.trainable.len(), n_expected);
@@ -207,26 +208,8 @@ fn forward_matches_candle_transformers_on_random_weights() {
 
 #[test]
 fn forward_matches_candle_transformers_on_minilm() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(root.join("scripts/fetch-teacher.sh"))
-        .output();
-    let dir = match out {
-        Ok(o) if o.status.success() => {
-            let s = String::from_utf8_lossy(&o.stdout);
-            std::path::PathBuf::from(s.lines().last().unwrap_or("").trim())
-        }
-        Ok(o) => {
-            eprintln!(
-                "SKIP: teacher could not be fetched: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            return;
-        }
-        Err(e) => {
-            eprintln!("SKIP: teacher could not be fetched: {e}");
-            return;
-        }
+    let Some(dir) = picotag::testing::assets::teacher_dir() else {
+        return;
     };
     let tok = Tok::from_file(&dir.join("tokenizer.json")).unwrap();
     let words: Vec<String> = "i take 200 mg of ibuprofen for my migraine"

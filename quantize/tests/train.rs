@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use picotag_quantize::data::encode::Tok;
 use picotag_quantize::model::Model;
+use picotag_quantize::recipe::Recipe;
 use picotag_quantize::train::batch::{Batch, Example};
-use picotag_quantize::train::{load_tasks, step, train, Recipe, RunControl};
+use picotag_quantize::train::epochs::RunControl;
+use picotag_quantize::train::start::train;
+use picotag_quantize::train::step::{self, BatchInput};
+use picotag_quantize::train::tasks::load_tasks;
 
 fn ctl(out: PathBuf, resume: bool, max_steps: Option<u64>) -> RunControl {
     RunControl {
@@ -46,7 +50,7 @@ fn mean_loss(model: &Model, r: &Recipe) -> f32 {
         let ex: Vec<&Example> = t.train.iter().collect();
         let b = Batch::new(&ex, &Device::Cpu).unwrap();
         let th = model.task(&t.spec.name).unwrap().clone();
-        s += step::batch_loss(model, &th, &[], None, &b, 1.0, 1.0, &mut None)
+        s += step::batch_loss(model, &BatchInput::new(&b, &th), 1.0, &mut None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
@@ -203,8 +207,8 @@ fn gate_negatives_train_other_domains_has_slot_heads() {
     r.tasks[1].domain = Some("health".into());
     let neg = step::gate_negatives(&r.tasks, &model);
     let (slu, bio) = (model.task("slu").unwrap(), model.task("bio").unwrap());
-    assert_eq!(neg["slu"], vec![bio.bcls.unwrap()]);
-    assert_eq!(neg["bio"], vec![slu.bcls.unwrap()]);
+    assert_eq!(neg["slu"], vec![bio.has_slot.unwrap()]);
+    assert_eq!(neg["bio"], vec![slu.has_slot.unwrap()]);
 
     let tok = Tok::from_json(&model.meta.tokenizer).unwrap();
     let tasks = load_tasks(&r, &tok, None).unwrap();
@@ -213,9 +217,18 @@ fn gate_negatives_train_other_domains_has_slot_heads() {
     let th = slu.clone();
     let bio_bcls = model.params.trainable["heads.bio.bcls.weight"].as_tensor();
     let aux = 0.5;
-    let plain = step::batch_loss(&model, &th, &[], None, &b, 1.0, aux, &mut None).unwrap();
+    let plain = step::batch_loss(&model, &BatchInput::new(&b, &th), aux, &mut None).unwrap();
     assert!(plain.backward().unwrap().get(bio_bcls).is_none());
-    let with = step::batch_loss(&model, &th, &neg["slu"], None, &b, 1.0, aux, &mut None).unwrap();
+    let with = step::batch_loss(
+        &model,
+        &BatchInput {
+            negatives: &neg["slu"],
+            ..BatchInput::new(&b, &th)
+        },
+        aux,
+        &mut None,
+    )
+    .unwrap();
     let g = with.backward().unwrap();
     let norm = g.get(bio_bcls).expect("a gradient for bio.bcls");
     assert!(
@@ -230,7 +243,7 @@ fn gate_negatives_train_other_domains_has_slot_heads() {
     // The added term is aux_weight · mean CE("no") of bio.bcls, by hand:
     // −log softmax(logits)[0] over the CLS rows of the batch.
     let hidden = model.bert.forward(&b.ids, &b.mask, &mut None).unwrap();
-    let logits = model.heads[bio.bcls.unwrap()]
+    let logits = model.heads[bio.has_slot.unwrap()]
         .sentence_logits(&hidden, &b.mask, b.b, b.t)
         .unwrap()
         .to_vec2::<f32>()

@@ -14,8 +14,12 @@ use picotag_quantize::data::labels::Vocab;
 use picotag_quantize::data::unified::{unify, TypeMap};
 use picotag_quantize::model::ops::{cross_entropy, partial_label_nll};
 use picotag_quantize::model::Model;
+use picotag_quantize::recipe::{AuxHeads, InitFrom, Recipe};
 use picotag_quantize::train::batch::{Batch, Example};
-use picotag_quantize::train::{load_tasks, step, train, AuxHeads, InitFrom, Recipe, RunControl};
+use picotag_quantize::train::epochs::RunControl;
+use picotag_quantize::train::start::train;
+use picotag_quantize::train::step::{self, BatchInput};
+use picotag_quantize::train::tasks::load_tasks;
 
 fn vocab(labels: &[&str]) -> Vocab {
     Vocab::build(labels.iter().copied(), Some("O"))
@@ -213,7 +217,7 @@ fn recipe(tmp: &Path, unified: bool) -> Recipe {
     r.dropout = 0.0;
     r.seed = 9;
     r.aux = AuxHeads {
-        bcls: true,
+        has_slot: true,
         mcls: false,
         mtcls: false,
     };
@@ -411,7 +415,7 @@ fn domains_rule_out_the_types_of_other_domains() {
     r.tasks[0].domain = Some("voice".into());
     r.tasks[1].domain = Some("health".into());
     let with = load_tasks(&r, &tok, None).unwrap();
-    let allowed = |t: &picotag_quantize::train::TaskData| -> Vec<String> {
+    let allowed = |t: &picotag_quantize::train::tasks::TaskData| -> Vec<String> {
         let v = t.unified.as_ref().unwrap();
         v.head
             .labels
@@ -523,9 +527,8 @@ fn refining_the_heads_keeps_the_encoder_and_scores_per_task() {
 #[test]
 fn a_unified_teacher_distils_into_a_unified_student() {
     use picotag_quantize::distill::loss::Distiller;
-    use picotag_quantize::distill::{
-        hidden_map, init_student, student_heads, training_recipe, DistillRecipe,
-    };
+    use picotag_quantize::distill::{hidden_map, init_student, student_heads};
+    use picotag_quantize::recipe::{training_recipe, DistillRecipe};
     let tmp = tempfile::tempdir().unwrap();
     let mut r = recipe(tmp.path(), true);
     r.epochs = 40;
@@ -595,16 +598,32 @@ fn a_unified_teacher_distils_into_a_unified_student() {
         let o_set = td.unified.as_ref().map(|v| v.o_set.as_slice());
         assert!(o_set.is_some_and(|o| o.iter().filter(|&&x| x > 0.0).count() > 1));
         let kd = d
-            .batch_loss(&s, &sth, &tth, &[], o_set, &b, 1.0, &mut None)
+            .batch_loss(
+                &s,
+                &BatchInput {
+                    o_set,
+                    ..BatchInput::new(&b, &sth)
+                },
+                &tth,
+                &mut None,
+            )
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
-        let gold = step::batch_loss(&s, &sth, &[], o_set, &b, 1.0, 0.0, &mut None)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let gold = step::batch_loss(
+            &s,
+            &BatchInput {
+                o_set,
+                ..BatchInput::new(&b, &sth)
+            },
+            0.0,
+            &mut None,
+        )
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
         assert!((kd - gold).abs() < 1e-5, "{}: {kd} vs {gold}", td.spec.name);
-        let ce = step::batch_loss(&s, &sth, &[], None, &b, 1.0, 0.0, &mut None)
+        let ce = step::batch_loss(&s, &BatchInput::new(&b, &sth), 0.0, &mut None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();

@@ -6,6 +6,7 @@
 //! biases, token-type embeddings, the factorized-embedding projection, the
 //! heads) stays f32. `fp32` writes the same network unquantized.
 
+pub mod args;
 mod scores;
 mod tensors;
 
@@ -16,10 +17,10 @@ use candle_core::Device;
 use picotag::format::{ModelMeta, ModelWriter};
 use serde_json::{json, Value};
 
-use crate::data::unified::recipe_views;
 use crate::error::Result;
 use crate::model::params::load_safetensors;
 use crate::model::read_meta;
+use crate::recipe::{recipe_views, training_recipe};
 
 pub use scores::{dev_scores, dev_sets};
 
@@ -68,7 +69,7 @@ pub fn compress(checkpoint: &Path, out: &Path, opts: &CompressOptions) -> Result
     w.write(out)?;
     if opts.eval {
         let sets = dev_sets(&meta, &opts.dev)?;
-        let recipe = crate::distill::training_recipe(&meta);
+        let recipe = training_recipe(&meta);
         let views = match &recipe {
             Some(r) => recipe_views(r)?,
             None => None,

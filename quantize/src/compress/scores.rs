@@ -10,6 +10,7 @@ use crate::data::load_split;
 use crate::data::unified::TaskView;
 use crate::error::{Error, Result};
 use crate::eval::ptag::eval_model_in;
+use crate::recipe::training_recipe;
 
 /// The dev set of each task: `overrides` first, then the checkpoint
 /// recipe's `tasks[].dev`. Tasks of the model with neither are skipped
@@ -19,7 +20,7 @@ pub fn dev_sets(
     overrides: &[(String, PathBuf)],
 ) -> Result<Vec<(String, PathBuf)>> {
     // The recipe of a training or a distillation run.
-    let trained = crate::distill::training_recipe(meta);
+    let trained = training_recipe(meta);
     let recipe: Vec<(String, PathBuf)> = trained
         .iter()
         .flat_map(|r| &r.tasks)

@@ -4,8 +4,8 @@ use picotag::decode::{decode_labels, Scheme, Tag};
 
 /// Labels of the `mcls` head: number of entities in the window.
 pub const MCLS_LABELS: [&str; 4] = ["0", "1", "2", "3+"];
-/// Labels of the `bcls` head: does the window hold an entity.
-pub const BCLS_LABELS: [&str; 2] = ["no", "yes"];
+/// Labels of the has-slot head: does the window hold an entity.
+pub const HAS_SLOT_LABELS: [&str; 2] = ["no", "yes"];
 /// Labels of the `mtcls` head: piece in a multi-word entity, a single-word one, or outside.
 pub const MTCLS_LABELS: [&str; 3] = ["O", "multi", "single"];
 
@@ -61,8 +61,8 @@ pub fn detect_scheme<'a>(labels: impl IntoIterator<Item = &'a str>) -> Scheme {
 /// Auxiliary labels of one window, from its piece labels and the data word of each piece.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Aux {
-    /// `bcls`: 0 = no entity, 1 = some.
-    pub bcls: u32,
+    /// Has-slot: 0 = no entity, 1 = some.
+    pub has_slot: u32,
     /// `mcls`: 0, 1, 2, 3 (= 3 or more) entities.
     pub mcls: u32,
     /// `mtcls` per piece: 0 = outside, 1 = in a multi-word entity, 2 = in a single-word entity.
@@ -81,7 +81,7 @@ pub fn derive_aux(piece_labels: &[String], piece_word: &[usize]) -> Aux {
     }
     let n = spans.len();
     Aux {
-        bcls: u32::from(n > 0),
+        has_slot: u32::from(n > 0),
         mcls: n.min(3) as u32,
         mtcls,
     }

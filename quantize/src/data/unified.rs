@@ -235,46 +235,14 @@ pub fn exclude_other_domains(views: &mut [TaskView], domains: &[Option<&str>]) {
     }
 }
 
-/// [`unify`] of a recipe's tasks (`own`, in recipe order) with the recipe's
-/// domains applied ([`exclude_other_domains`]).
-pub fn unify_recipe(
+/// [`unify`] with the tasks' domains applied ([`exclude_other_domains`]):
+/// `domains[i]` is the domain of `tasks[i]`.
+pub fn unify_with_domains(
     map: &TypeMap,
-    recipe: &crate::train::Recipe,
-    own: &[(&str, &Vocab, Scheme)],
+    tasks: &[(&str, &Vocab, Scheme)],
+    domains: &[Option<&str>],
 ) -> Result<Vec<TaskView>> {
-    let mut views = unify(map, own)?;
-    let domains: Vec<Option<&str>> = recipe.tasks.iter().map(|t| t.domain.as_deref()).collect();
-    exclude_other_domains(&mut views, &domains);
+    let mut views = unify(map, tasks)?;
+    exclude_other_domains(&mut views, domains);
     Ok(views)
-}
-
-/// The views of a unified recipe's datasets built from their training
-/// labels at word level (enough for scoring: the types and their renames),
-/// domains applied; by task name. `None` for a per-dataset recipe.
-pub fn recipe_views(recipe: &crate::train::Recipe) -> Result<Option<BTreeMap<String, TaskView>>> {
-    let Some(map) = &recipe.unified else {
-        return Ok(None);
-    };
-    let mut vocabs = Vec::new();
-    for t in &recipe.tasks {
-        let train = super::load_split(&t.train)?;
-        let v = Vocab::build(
-            train
-                .iter()
-                .flat_map(|s| s.labels.iter().map(String::as_str)),
-            Some("O"),
-        );
-        let scheme = super::labels::detect_scheme(v.labels.iter().map(String::as_str));
-        vocabs.push((t.name.as_str(), v, scheme));
-    }
-    let own: Vec<(&str, &Vocab, Scheme)> = vocabs.iter().map(|(n, v, s)| (*n, v, *s)).collect();
-    let views = unify_recipe(map, recipe, &own)?;
-    Ok(Some(
-        recipe
-            .tasks
-            .iter()
-            .map(|t| t.name.clone())
-            .zip(views)
-            .collect(),
-    ))
 }

@@ -5,16 +5,12 @@ use std::path::PathBuf;
 use clap::Args;
 use picotag::format::Architecture;
 
-use super::init::StudentInit;
-use super::loss::KdWeights;
-use super::{distill, training_recipe, DistillRecipe};
-use crate::cli::parse_aux;
-use crate::data::TaskSpec;
+use crate::distill::distill;
 use crate::error::{Error, Result};
 use crate::model::read_meta;
-use crate::train::optim::AdamWConfig;
-use crate::train::schedule::Schedule;
-use crate::train::{InitFrom, Recipe, RunControl, TaskRecipe};
+use crate::recipe::{training_recipe, AuxHeads, DistillRecipe, InitFrom, KdWeights, StudentInit};
+use crate::train::args::RunArgs;
+use crate::train::epochs::RunControl;
 
 /// `distill` arguments.
 #[derive(Debug, Clone, Args)]
@@ -22,15 +18,6 @@ pub struct DistillArgs {
     /// Teacher checkpoint folder (e.g. runs/teacher/best).
     #[arg(long)]
     pub teacher: PathBuf,
-    /// Run folder of the student (checkpoints, dev.jsonl).
-    #[arg(long)]
-    pub out: PathBuf,
-    /// A task of the teacher: `NAME=DATASET_DIR[,weight=λ]` or `NAME=train=PATH,dev=PATH[,weight=λ]`. Repeatable.
-    #[arg(long = "task", required = true)]
-    pub tasks: Vec<String>,
-    /// Continue the run in --out from its last checkpoint (starts fresh when there is none).
-    #[arg(long)]
-    pub resume: bool,
     /// Student encoder layers.
     #[arg(long, default_value_t = 3)]
     pub layers: usize,
@@ -68,57 +55,9 @@ pub struct DistillArgs {
     /// Weight of the MSE between mapped hidden states (0 = off).
     #[arg(long, default_value_t = 0.0)]
     pub hidden_mse: f64,
-    /// Epochs.
-    #[arg(long, default_value_t = 3)]
-    pub epochs: usize,
-    /// Sentences per batch (at most).
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
-    /// Padded tokens per batch (at most).
-    #[arg(long, default_value_t = 2048)]
-    pub max_tokens: usize,
-    /// Maximum sub-tokens per window (longer sentences are split).
-    #[arg(long, default_value_t = 128)]
-    pub max_len: usize,
-    /// Peak learning rate.
-    #[arg(long, default_value_t = 1e-4)]
-    pub lr: f64,
-    /// Warm-up fraction of all steps.
-    #[arg(long, default_value_t = 0.06)]
-    pub warmup: f64,
-    /// AdamW weight decay.
-    #[arg(long, default_value_t = 0.01)]
-    pub weight_decay: f64,
-    /// Clip the global gradient norm (0 = off).
-    #[arg(long, default_value_t = 1.0)]
-    pub max_grad_norm: f64,
-    /// Student dropout.
-    #[arg(long, default_value_t = 0.1)]
-    pub dropout: f32,
-    /// Seed.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Batch order across tasks.
-    #[arg(long, value_enum, default_value_t = Schedule::Mixed)]
-    pub schedule: Schedule,
-    /// Weight of the auxiliary heads' losses.
-    #[arg(long, default_value_t = 1.0)]
-    pub aux_weight: f64,
-    /// Also train the word-embedding matrix (the rank-r coefficients when factorized).
-    #[arg(long)]
-    pub train_word_embeddings: bool,
-    /// Save the resumable checkpoint every N steps (and at each epoch end).
-    #[arg(long, default_value_t = 200)]
-    pub save_every: u64,
-    /// Stop after this many steps in total (a checkpoint is saved).
-    #[arg(long)]
-    pub max_steps: Option<u64>,
-    /// Seconds between plain progress lines (when not on a terminal).
-    #[arg(long, default_value_t = 30)]
-    pub log_every: u64,
-    /// Evaluate at most N dev sentences per task after each epoch.
-    #[arg(long)]
-    pub dev_limit: Option<usize>,
+    /// Tasks, optimisation and the run folder (of the student).
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Parses a comma list of layer indices.
@@ -136,11 +75,7 @@ pub fn parse_layers(s: &str) -> Result<Vec<usize>> {
 impl DistillArgs {
     /// The recipe and run control of these arguments.
     pub fn recipe(&self) -> Result<(DistillRecipe, RunControl)> {
-        let tasks = self
-            .tasks
-            .iter()
-            .map(|t| TaskSpec::parse(t).map(|s| TaskRecipe::from(&s)))
-            .collect::<Result<Vec<_>>>()?;
+        let tasks = self.run.tasks()?;
         let teacher = read_meta(&self.teacher)?;
         if self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
             return Err(Error::Spec(format!(
@@ -159,37 +94,17 @@ impl DistillArgs {
             layer_norm_eps: teacher.architecture.layer_norm_eps,
             embedding_rank: self.embedding_rank,
         };
-        let base = Recipe {
-            tasks,
-            init: InitFrom::Random(student.clone(), self.teacher.join("meta.json")),
-            epochs: self.epochs,
-            batch_size: self.batch_size.max(1),
-            max_tokens: self.max_tokens.max(1),
-            max_len: self.max_len.max(3),
-            lr: self.lr,
-            warmup: self.warmup,
-            adamw: AdamWConfig {
-                weight_decay: self.weight_decay,
-                max_grad_norm: self.max_grad_norm,
-                ..AdamWConfig::default()
-            },
-            dropout: self.dropout,
-            seed: self.seed,
-            schedule: self.schedule,
-            aux: parse_aux("none")?,
-            aux_weight: self.aux_weight,
-            freeze_word_embeddings: !self.train_word_embeddings,
-            // A unified teacher is distilled into a unified student: same map.
-            unified: training_recipe(&teacher).and_then(|r| r.unified),
-            finetune_heads: false,
-        };
+        let init = InitFrom::Random(student.clone(), self.teacher.join("meta.json"));
+        // A unified teacher is distilled into a unified student: same map.
+        let unified = training_recipe(&teacher).and_then(|r| r.unified);
+        let base = self.run.recipe(tasks, init, AuxHeads::NONE, unified, false);
         let dr = DistillRecipe {
             teacher: self.teacher.clone(),
             student,
             init: StudentInit {
                 layers: self.init_layers.as_deref().map(parse_layers).transpose()?,
                 project_embeddings: self.project_embeddings,
-                seed: self.seed,
+                seed: self.run.seed,
             },
             weights: KdWeights {
                 temperature: self.temperature,
@@ -199,15 +114,7 @@ impl DistillArgs {
             },
             base,
         };
-        let c = RunControl {
-            out: self.out.clone(),
-            resume: self.resume,
-            save_every: self.save_every,
-            max_steps: self.max_steps,
-            log_every: self.log_every.max(1),
-            dev_limit: self.dev_limit,
-        };
-        Ok((dr, c))
+        Ok((dr, self.run.control()))
     }
 }
 

@@ -13,19 +13,7 @@ use crate::model::bert::WORD_PROJECTION;
 use crate::model::heads::Head;
 use crate::model::params::{random_bert, WORD_EMBEDDINGS};
 use crate::model::Model;
-
-/// How the student starts.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StudentInit {
-    /// Teacher layers (0-based) that become the student's layers, in order
-    /// (needs the same hidden and FFN sizes).
-    pub layers: Option<Vec<usize>>,
-    /// With a smaller hidden size: start the embeddings from the teacher's,
-    /// projected on their top principal directions.
-    pub project_embeddings: bool,
-    /// Seed of the randomly initialised tensors.
-    pub seed: u64,
-}
+use crate::recipe::StudentInit;
 
 /// The student's tensors and what the initialisation measured.
 pub struct Initialised {

@@ -11,21 +11,8 @@ use crate::error::Result;
 use crate::model::heads::TaskHeads;
 use crate::model::ops::{cross_entropy, partial_label_nll, Dropout};
 use crate::model::Model;
-use crate::train::batch::Batch;
-use crate::train::step::{negatives_loss, partial_targets};
-
-/// Loss weights and temperature.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct KdWeights {
-    /// Softmax temperature `T` of the KL term.
-    pub temperature: f64,
-    /// Weight of `KL · T²`.
-    pub alpha_kd: f64,
-    /// Weight of the gold cross-entropy.
-    pub alpha_gold: f64,
-    /// Weight of the hidden-state MSE (0 = off).
-    pub hidden_mse: f64,
-}
+use crate::recipe::KdWeights;
+use crate::train::step::{negatives_loss, partial_targets, BatchInput};
 
 /// How student hidden states are compared with the teacher's.
 #[derive(Debug, Clone)]
@@ -60,7 +47,7 @@ fn masked_mse(s: &Tensor, t: &Tensor, mask: &Tensor) -> Result<Tensor> {
     Ok((per_row.mul(&m)?.sum_all()? / n)?)
 }
 
-/// The inputs of [`batch_loss`] that do not change from batch to batch.
+/// The inputs of [`Distiller::batch_loss`] that do not change from batch to batch.
 pub struct Distiller<'a> {
     /// The teacher (frozen).
     pub teacher: &'a Model,
@@ -73,25 +60,28 @@ pub struct Distiller<'a> {
 }
 
 impl Distiller<'_> {
-    /// `λ · (slots + intent + aux_weight · (bcls + mcls + mtcls + negatives) + hidden_mse · MSE)`
-    /// where each head's term is `α_kd · KL · T² + α_gold · CE`, and
-    /// `negatives` the gold "no" loss of the other domains' has-slot heads
-    /// of the student (`crate::train::step::gate_negatives`; no teacher term:
-    /// the teacher may never have seen such negatives). `sth` and `tth` are
-    /// the task's heads in the student and the teacher; with `o_set` (a
-    /// unified slot head) the slots' gold term is the partial-label loss.
-    #[allow(clippy::too_many_arguments)]
+    /// `λ · (slots + intent + aux_weight · (has_slot + mcls + mtcls + negatives) + hidden_mse · MSE)`
+    /// for one batch `x` of the student, where each head's term is
+    /// `α_kd · KL · T² + α_gold · CE`, and `negatives` the gold "no" loss of
+    /// the other domains' has-slot heads of the student
+    /// (`crate::train::step::gate_negatives`; no teacher term: the teacher may
+    /// never have seen such negatives). `tth` are the task's heads in the
+    /// teacher; with `x.o_set` (a unified slot head) the slots' gold term is
+    /// the partial-label loss.
     pub fn batch_loss(
         &self,
         student: &Model,
-        sth: &TaskHeads,
+        x: &BatchInput,
         tth: &TaskHeads,
-        negatives: &[usize],
-        o_set: Option<&[f32]>,
-        batch: &Batch,
-        weight: f64,
         drop: &mut Option<Dropout>,
     ) -> Result<Tensor> {
+        let BatchInput {
+            batch,
+            heads: sth,
+            negatives,
+            o_set,
+            weight,
+        } = *x;
         let (b, t) = (batch.b, batch.t);
         let w = self.weights;
         let teacher = self.teacher;
@@ -159,8 +149,8 @@ impl Distiller<'_> {
             });
             Ok(())
         };
-        if let (Some(s), Some(t)) = (sth.bcls, tth.bcls) {
-            add(sentence(s, t, &batch.bcls)?)?;
+        if let (Some(s), Some(t)) = (sth.has_slot, tth.has_slot) {
+            add(sentence(s, t, &batch.has_slot)?)?;
         }
         if let (Some(s), Some(t)) = (sth.mcls, tth.mcls) {
             add(sentence(s, t, &batch.mcls)?)?;

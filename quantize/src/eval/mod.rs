@@ -1,5 +1,6 @@
 //! Evaluation of a checkpoint (or a `.ptag` model) on labelled data.
 
+pub mod args;
 pub mod conflicts;
 pub mod metric;
 pub mod ood;
@@ -16,6 +17,7 @@ use crate::data::Sentence;
 use crate::error::Result;
 use crate::model::heads::TaskHeads;
 use crate::model::Model;
+use crate::recipe::{recipe_views, training_recipe};
 use metric::{gold_spans, Metric, Report, Span};
 
 /// A data sentence with its encoding.
@@ -236,8 +238,8 @@ pub fn eval_checkpoint_in(
 /// The place of dataset task `task` in the unified slot head of a model
 /// (from its training recipe), or `None` for a model without one.
 pub fn unified_view(meta: &picotag::format::ModelMeta, task: &str) -> Result<Option<TaskView>> {
-    let Some(recipe) = crate::distill::training_recipe(meta) else {
+    let Some(recipe) = training_recipe(meta) else {
         return Ok(None);
     };
-    Ok(crate::data::unified::recipe_views(&recipe)?.and_then(|mut v| v.remove(task)))
+    Ok(recipe_views(&recipe)?.and_then(|mut v| v.remove(task)))
 }

@@ -84,8 +84,8 @@ pub struct TaskHeads {
     pub slots: usize,
     /// Intent head, when the task has intents.
     pub intent: Option<usize>,
-    /// "Has a slot" head.
-    pub bcls: Option<usize>,
+    /// Has-slot head (the runtime's gate, role `HasSlot`).
+    pub has_slot: Option<usize>,
     /// Entity-count head.
     pub mcls: Option<usize>,
     /// Multi/single-word entity head.
@@ -103,8 +103,18 @@ pub fn task_heads(meta: &ModelMeta) -> Vec<TaskHeads> {
         .collect()
 }
 
-/// The heads of `task` named by the convention (`TASK.intent`, `TASK.bcls`,
-/// …), with slot head `slots` (its own, or a unified head shared by tasks).
+/// Name suffix of a task's intent head: `TASK.intent`.
+pub const INTENT_SUFFIX: &str = "intent";
+/// Name suffix of a task's has-slot head (role `HasSlot`): `TASK.bcls`, its
+/// name in the checkpoints and `.ptag` files since the first ones.
+pub const HAS_SLOT_SUFFIX: &str = "bcls";
+/// Name suffix of a task's entity-count head: `TASK.mcls`.
+pub const MCLS_SUFFIX: &str = "mcls";
+/// Name suffix of a task's multi/single-word entity head: `TASK.mtcls`.
+pub const MTCLS_SUFFIX: &str = "mtcls";
+
+/// The heads of `task` named by the convention (`TASK.intent`, `TASK.bcls`
+/// for has-slot, …; the suffixes above), with slot head `slots` (its own, or a unified head shared by tasks).
 pub fn heads_of_task(meta: &ModelMeta, task: &str, slots: usize) -> TaskHeads {
     let find = |suffix: &str| {
         let name = format!("{task}.{suffix}");
@@ -113,9 +123,9 @@ pub fn heads_of_task(meta: &ModelMeta, task: &str, slots: usize) -> TaskHeads {
     TaskHeads {
         task: task.to_string(),
         slots,
-        intent: find("intent"),
-        bcls: find("bcls"),
-        mcls: find("mcls"),
-        mtcls: find("mtcls"),
+        intent: find(INTENT_SUFFIX),
+        has_slot: find(HAS_SLOT_SUFFIX),
+        mcls: find(MCLS_SUFFIX),
+        mtcls: find(MTCLS_SUFFIX),
     }
 }

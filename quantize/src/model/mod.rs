@@ -120,3 +120,15 @@ pub fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(v).map_err(|e| Error::json(path, e))?;
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
+
+/// The device: CUDA when built with it and present, else the CPU.
+pub fn device() -> Result<Device> {
+    #[cfg(feature = "cuda")]
+    {
+        Ok(Device::cuda_if_available(0)?)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        Ok(Device::Cpu)
+    }
+}

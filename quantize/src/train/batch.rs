@@ -20,8 +20,8 @@ pub struct Example {
     pub mtcls: Vec<u32>,
     /// Intent index.
     pub intent: Option<u32>,
-    /// `bcls` label.
-    pub bcls: u32,
+    /// Has-slot label.
+    pub has_slot: u32,
     /// `mcls` label.
     pub mcls: u32,
 }
@@ -61,7 +61,7 @@ pub fn examples(
             slot,
             mtcls: aux.mtcls,
             intent,
-            bcls: aux.bcls,
+            has_slot: aux.has_slot,
             mcls: aux.mcls,
         });
     }
@@ -86,8 +86,8 @@ pub struct Batch {
     pub mtcls: Tensor,
     /// Intent labels `[b]`, when the task has intents.
     pub intent: Option<Tensor>,
-    /// `bcls` labels `[b]`.
-    pub bcls: Tensor,
+    /// Has-slot labels `[b]`.
+    pub has_slot: Tensor,
     /// `mcls` labels `[b]`.
     pub mcls: Tensor,
     /// Real (non-pad) tokens.
@@ -126,7 +126,7 @@ impl Batch {
             slot: v(slot)?,
             mtcls: v(mt)?,
             intent,
-            bcls: v(ex.iter().map(|e| e.bcls).collect())?,
+            has_slot: v(ex.iter().map(|e| e.has_slot).collect())?,
             mcls: v(ex.iter().map(|e| e.mcls).collect())?,
             tokens,
         })

@@ -12,6 +12,17 @@ use super::optim::{AdamW, AdamWConfig};
 use crate::error::{read_text, Error, Result};
 use crate::model::{write_json, Model};
 
+/// What a run trains and its `last/` checkpoint holds: the model, the
+/// optimiser and where the run is.
+pub struct TrainRun {
+    /// The model being trained.
+    pub model: Model,
+    /// The optimiser and its moments.
+    pub opt: AdamW,
+    /// Where the run is.
+    pub state: TrainState,
+}
+
 /// Where the run is, enough to continue it exactly.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainState {
@@ -57,20 +68,14 @@ fn replace_dir(tmp: &Path, dest: &Path) -> Result<()> {
 }
 
 /// Saves the resumable checkpoint.
-pub fn save_last(
-    run: &Path,
-    model: &Model,
-    opt: &AdamW,
-    state: &TrainState,
-    dev: &Device,
-) -> Result<()> {
+pub fn save_last(run: &Path, t: &TrainRun, dev: &Device) -> Result<()> {
     let tmp = run.join("last.tmp");
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }
-    model.save(&tmp)?;
-    opt.save(&tmp.join("optimizer.safetensors"), dev)?;
-    write_json(&tmp.join("state.json"), state)?;
+    t.model.save(&tmp)?;
+    t.opt.save(&tmp.join("optimizer.safetensors"), dev)?;
+    write_json(&tmp.join("state.json"), &t.state)?;
     replace_dir(&tmp, &last_dir(run))
 }
 
@@ -90,7 +95,7 @@ pub fn load_last(
     freeze: impl Into<crate::model::params::Freeze>,
     cfg: AdamWConfig,
     dev: &Device,
-) -> Result<Option<(Model, AdamW, TrainState)>> {
+) -> Result<Option<TrainRun>> {
     let dir = last_dir(run);
     let state_path = dir.join("state.json");
     if !state_path.is_file() {
@@ -100,5 +105,5 @@ pub fn load_last(
         serde_json::from_str(&read_text(&state_path)?).map_err(|e| Error::json(&state_path, e))?;
     let model = Model::load(&dir, freeze, dev)?;
     let opt = AdamW::load(cfg, &dir.join("optimizer.safetensors"), dev)?;
-    Ok(Some((model, opt, state)))
+    Ok(Some(TrainRun { model, opt, state }))
 }

@@ -128,10 +128,10 @@ pub fn write_bio(dir: &Path) -> PathBuf {
 /// A two-task recipe (tiny SLU with intents + tiny bio, weight 0.5) on a
 /// random 2-layer 32-wide encoder with the tiny tokenizer, all written into
 /// `tmp`; aux heads on, 3 epochs.
-pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::train::Recipe {
+pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::recipe::Recipe {
+    use picotag_quantize::recipe::{AuxHeads, InitFrom, Recipe, TaskRecipe};
     use picotag_quantize::train::optim::AdamWConfig;
     use picotag_quantize::train::schedule::Schedule;
-    use picotag_quantize::train::{AuxHeads, InitFrom, Recipe, TaskRecipe};
     let tk = write_tokenizer(tmp);
     let slu = write_slu(&tmp.join("slu"));
     let bio = write_bio(&tmp.join("bio"));
@@ -182,7 +182,7 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::train::Recipe {
         seed: 5,
         schedule: Schedule::Mixed,
         aux: AuxHeads {
-            bcls: true,
+            has_slot: true,
             mcls: true,
             mtcls: true,
         },

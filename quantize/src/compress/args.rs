@@ -1,0 +1,63 @@
+//! The `compress` command: its arguments.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::compress::{compress, CompressOptions, EmbeddingPrecision};
+use crate::error::{Error, Result};
+
+/// `compress` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct CompressArgs {
+    /// Checkpoint folder (model.safetensors + meta.json), e.g. runs/NAME/best.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The .ptag file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write every tensor as f32 (no quantization), for comparisons.
+    #[arg(long)]
+    pub fp32: bool,
+    /// Precision of the word and position embedding tables.
+    #[arg(long, value_enum, default_value_t = EmbeddingPrecision::I8)]
+    pub embeddings: EmbeddingPrecision,
+    /// Do not measure and store dev scores.
+    #[arg(long)]
+    pub no_eval: bool,
+    /// Dev set of a task, `NAME=PATH` (default: the checkpoint recipe's). Repeatable.
+    #[arg(long = "dev")]
+    pub dev: Vec<String>,
+}
+
+/// Runs `compress`.
+pub fn run(a: &CompressArgs) -> Result<()> {
+    let dev = a
+        .dev
+        .iter()
+        .map(|d| {
+            d.split_once('=')
+                .map(|(t, p)| (t.to_string(), PathBuf::from(p)))
+                .ok_or_else(|| Error::Spec(format!("--dev {d:?}: expected NAME=PATH")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let opts = CompressOptions {
+        fp32: a.fp32,
+        embeddings: a.embeddings,
+        eval: !a.no_eval,
+        dev,
+    };
+    let c = compress(&a.checkpoint, &a.out, &opts)?;
+    eprintln!(
+        "wrote {} ({} bytes, {:.2} MiB){}",
+        a.out.display(),
+        c.bytes,
+        c.bytes as f64 / (1024.0 * 1024.0),
+        c.scores
+            .get("mean_f1")
+            .and_then(|v| v.as_f64())
+            .map(|x| format!(", mean dev F1 {:.2}", 100.0 * x))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
