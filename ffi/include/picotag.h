@@ -34,7 +34,7 @@
  * function, struct layout or status code changes incompatibly; compare it
  * with `picotag_abi_version()` at startup.
  */
-#define PICOTAG_ABI_VERSION 1
+#define PICOTAG_ABI_VERSION 2
 
 /**
  * What a call did. `PICOTAG_STATUS_OK` (0) is success; on any other value
@@ -91,6 +91,17 @@ typedef int32_t picotag_status;
 #endif // __cplusplus
 
 /**
+ * A set of entity values bound to one model. Opaque; create with
+ * `picotag_entities_new`, fill with `picotag_entities_add`, pass it in
+ * `picotag_options.entities`, destroy with `picotag_entities_free`.
+ *
+ * Thread safety: any number of threads may tag with the same set at the
+ * same time; `picotag_entities_add` and `picotag_entities_free` must not
+ * overlap any other call that uses the set.
+ */
+typedef struct picotag_entities picotag_entities;
+
+/**
  * A loaded model. Opaque; create with `picotag_open` or
  * `picotag_open_from_memory`, destroy with `picotag_close`.
  *
@@ -128,6 +139,17 @@ typedef struct picotag_options {
      * Drop slots whose score is below this. Default 0.
      */
     float min_slot_score;
+    /**
+     * Values injected at run time (`picotag_entities_new`), or NULL. The set
+     * must have been made for the tagger's model (else `INVALID_ARGUMENT`).
+     * Default NULL.
+     */
+    const struct picotag_entities *entities;
+    /**
+     * The log-probability bonus an entity match gives the labels of its
+     * type over its words (0: matches change nothing). Default 3.
+     */
+    float entity_bonus;
 } picotag_options;
 
 /**
@@ -260,6 +282,56 @@ uint32_t picotag_abi_version(void);
 const char *picotag_version(void);
 
 /**
+ * Creates an empty entity set for the model of `tagger` (the set may
+ * outlive the tagger, but only tags with a tagger of the same model).
+ * On success `*out` is a new set, to be released with `picotag_entities_free`.
+ *
+ * Errors: `NULL_ARGUMENT`.
+ *
+ * # Safety
+ * `tagger` is NULL or a live handle; `out` is NULL or writable.
+ */
+picotag_status picotag_entities_new(const struct picotag_tagger *tagger,
+                                    struct picotag_entities **out);
+
+/**
+ * Adds the value of `value_len` bytes of UTF-8 at `value` as an entity of
+ * the type of `type_len` bytes at `type` (`task/type`, e.g. `snips/artist`
+ * or `bc5cdr/Chemical`; the labels `picotag_tasks` lists, without `B-`).
+ * Neither needs a NUL terminator. Adding a value twice is not an error.
+ *
+ * Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (a type the
+ * model does not have; a value with no word, over 1,024 bytes or over 32
+ * words; the set in use by a tagging call).
+ *
+ * # Safety
+ * `set` is NULL or a live handle used by no other call during this one;
+ * `type` and `value` are NULL or readable for their lengths.
+ */
+picotag_status picotag_entities_add(struct picotag_entities *set,
+                                    const char *type,
+                                    size_t type_len,
+                                    const char *value,
+                                    size_t value_len);
+
+/**
+ * The number of distinct (value, type) pairs in the set (0 for NULL).
+ *
+ * # Safety
+ * `set` is NULL or a live handle.
+ */
+size_t picotag_entities_len(const struct picotag_entities *set);
+
+/**
+ * Releases an entity set. NULL is a no-op.
+ *
+ * # Safety
+ * `set` is NULL or a live handle, used by no other call during and after
+ * this one.
+ */
+void picotag_entities_free(struct picotag_entities *set);
+
+/**
  * The message of the last failed call on this thread: NUL-terminated UTF-8,
  * `""` when that call succeeded. Borrowed: valid until the next picotag call
  * on this thread; never NULL; do not free.
@@ -268,7 +340,7 @@ const char *picotag_last_error(void);
 
 /**
  * Fills `*options` with the defaults: all tasks, `has_slot_threshold` 0.5,
- * `min_slot_score` 0.
+ * `min_slot_score` 0, no entities, `entity_bonus` 3.
  *
  * Errors: `NULL_ARGUMENT`.
  *
