@@ -4,6 +4,7 @@
 //! cargo run --release --example tag -- "book a table for two at 8 pm"
 //! echo "i take 200 mg of ibuprofen" | cargo run --release --example tag
 //! cargo run --release --example tag -- --model models/default.ptag --tasks atis,snips "..."
+//! cargo run --release --example tag -- --entities my-values.json "add qzx to my chill playlist"
 //! ```
 
 use std::ffi::OsString;
@@ -16,7 +17,7 @@ use picotag::{TagOptions, Tagger};
 /// The shipped model of this checkout, found from any working directory.
 const DEFAULT_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/default.ptag");
 
-const USAGE: &str = "usage: tag [--model PATH] [--tasks a,b] [--all-slots] [UTTERANCE...]
+const USAGE: &str = "usage: tag [--model PATH] [--tasks a,b] [--all-slots] [--entities FILE] [UTTERANCE...]
   Tags each UTTERANCE (or each line of stdin when none is given) and prints
   one JSON object per utterance: {\"text\", \"slots\", \"intents\"}.
   --model PATH   model file; default: $PICOTAG_MODEL when set, else the
@@ -25,6 +26,8 @@ const USAGE: &str = "usage: tag [--model PATH] [--tasks a,b] [--all-slots] [UTTE
 const USAGE_END: &str = "
   --tasks a,b    run only these tasks
   --all-slots    do not silence tasks whose has-slot head says no
+  --entities FILE  inject values: a JSON object of task/type -> list of
+                 values, e.g. {\"snips/artist\": [\"Qzx Vorlumbrane\"]}
   A stdin line that is not UTF-8 (or fails to tag) is reported on stderr
   with its line number and skipped; the exit status is then 1.";
 
@@ -40,6 +43,7 @@ struct Args {
     model: (PathBuf, &'static str),
     tasks: Option<Vec<String>>,
     all_slots: bool,
+    entities: Option<PathBuf>,
     texts: Vec<String>,
 }
 
@@ -58,6 +62,7 @@ fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
     let mut model = None;
     let mut tasks = None;
     let mut all_slots = false;
+    let mut entities = None;
     let mut texts = Vec::new();
     let mut it = argv.into_iter().enumerate().map(|(i, a)| (i + 1, a));
     let mut only_texts = false;
@@ -78,6 +83,10 @@ fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
                 tasks = Some(v.split(',').map(|s| s.trim().to_string()).collect());
             }
             Some("--all-slots") => all_slots = true,
+            Some("--entities") => {
+                let (_, p) = it.next().ok_or("--entities needs a file")?;
+                entities = Some(PathBuf::from(p));
+            }
             Some("-h" | "--help") => return Err(String::new()),
             Some("--") => only_texts = true,
             Some(s) if s.starts_with("--") => return Err(format!("unknown option {s}")),
@@ -95,8 +104,30 @@ fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Args, String> 
         model,
         tasks,
         all_slots,
+        entities,
         texts,
     })
+}
+
+/// The entity set of a JSON file `{"task/type": ["value", ...], ...}`.
+fn load_entities(tagger: &Tagger, path: &std::path::Path) -> Result<picotag::EntitySet, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read entities {}: {e}", path.display()))?;
+    let map: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_str(&text)
+        .map_err(|e| {
+            format!(
+                "entities {}: expected {{\"task/type\": [\"value\", ...]}}: {e}",
+                path.display()
+            )
+        })?;
+    let mut set = picotag::EntitySet::new(tagger);
+    for (ty, values) in &map {
+        for v in values {
+            set.add(ty, v)
+                .map_err(|e| format!("entities {}: {e}", path.display()))?;
+        }
+    }
+    Ok(set)
 }
 
 /// Why one utterance produced no line.
@@ -153,8 +184,13 @@ fn run(args: Args) -> Result<ExitCode, String> {
             path.display()
         )
     })?;
+    let entities = match &args.entities {
+        Some(p) => Some(std::sync::Arc::new(load_entities(&tagger, p)?)),
+        None => None,
+    };
     let options = TagOptions {
         tasks: args.tasks,
+        entities,
         has_slot_threshold: if args.all_slots {
             None
         } else {

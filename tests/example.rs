@@ -180,3 +180,41 @@ fn tag_example_help_says_where_the_model_comes_from() {
     let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag");
     assert!(help.contains(default.to_str().unwrap()), "{help}");
 }
+
+#[test]
+fn tag_example_injects_entities_from_a_json_file() {
+    let tmp = common::TempDir::new("example-entities");
+    let values = tmp.path().join("values.json");
+    std::fs::write(&values, r#"{"snips/artist": ["Qzx Vorlumbrane"]}"#).unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag");
+    let text = "add Qzx Vorlumbrane to my workout playlist";
+    let out = common::run_ok(
+        Command::new(example("tag"))
+            .args(["--model", model.to_str().unwrap()])
+            .args(["--entities", values.to_str().unwrap(), text]),
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    let slots = line["slots"].as_array().unwrap();
+    assert!(
+        slots
+            .iter()
+            .any(|s| s["label"] == "artist" && s["text"] == "Qzx Vorlumbrane"),
+        "{slots:?}"
+    );
+    // A type the model does not have, or a file that is not the format: a clear error.
+    for (json, want) in [
+        (r#"{"snips/painter": ["x"]}"#, "unknown entity type"),
+        (r#"["x"]"#, "expected {\"task/type\""),
+    ] {
+        std::fs::write(&values, json).unwrap();
+        let out = Command::new(example("tag"))
+            .args(["--model", model.to_str().unwrap()])
+            .args(["--entities", values.to_str().unwrap(), text])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{err}");
+    }
+}
