@@ -17,7 +17,8 @@ use picotag::{TagOptions, Tagger};
 /// The shipped model of this checkout, found from any working directory.
 const DEFAULT_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/default.ptag");
 
-const USAGE: &str = "usage: tag [--model PATH] [--tasks a,b] [--all-slots] [--entities FILE] [UTTERANCE...]
+const USAGE: &str =
+    "usage: tag [--model PATH] [--tasks a,b] [--all-slots] [--entities FILE] [UTTERANCE...]
   Tags each UTTERANCE (or each line of stdin when none is given) and prints
   one JSON object per utterance: {\"text\", \"slots\", \"intents\"}.
   --model PATH   model file; default: $PICOTAG_MODEL when set, else the
