@@ -40,7 +40,7 @@ pub struct TagOptions {
 
 /// The default [`TagOptions::entity_bonus`]: tuned on the dev sets with
 /// `picotag-quantize entities` (see the model card).
-pub const DEFAULT_ENTITY_BONUS: f32 = 3.0;
+pub const DEFAULT_ENTITY_BONUS: f32 = 4.0;
 
 impl Default for TagOptions {
     fn default() -> Self {

@@ -147,7 +147,7 @@ typedef struct picotag_options {
     const struct picotag_entities *entities;
     /**
      * The log-probability bonus an entity match gives the labels of its
-     * type over its words (0: matches change nothing). Default 3.
+     * type over its words (0: matches change nothing). Default 4.
      */
     float entity_bonus;
 } picotag_options;
@@ -340,7 +340,7 @@ const char *picotag_last_error(void);
 
 /**
  * Fills `*options` with the defaults: all tasks, `has_slot_threshold` 0.5,
- * `min_slot_score` 0, no entities, `entity_bonus` 3.
+ * `min_slot_score` 0, no entities, `entity_bonus` 4.
  *
  * Errors: `NULL_ARGUMENT`.
  *

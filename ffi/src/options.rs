@@ -34,7 +34,7 @@ pub struct picotag_options {
     /// Default NULL.
     pub entities: *const picotag_entities,
     /// The log-probability bonus an entity match gives the labels of its
-    /// type over its words (0: matches change nothing). Default 3.
+    /// type over its words (0: matches change nothing). Default 4.
     pub entity_bonus: f32,
 }
 
@@ -100,7 +100,7 @@ impl picotag_options {
 }
 
 /// Fills `*options` with the defaults: all tasks, `has_slot_threshold` 0.5,
-/// `min_slot_score` 0, no entities, `entity_bonus` 3.
+/// `min_slot_score` 0, no entities, `entity_bonus` 4.
 ///
 /// Errors: `NULL_ARGUMENT`.
 ///

@@ -138,10 +138,20 @@ pub fn run(a: &EntitiesArgs) -> Result<()> {
                 .map(|u| u.text.to_lowercase())
                 .collect();
             let full = format!("{prefix}{ty}");
-            for v in &mine {
+            // A value longer than a set takes is not injected (an unseen one
+            // still counts in the recall).
+            let fits = |v: &&String| {
+                v.len() <= picotag::entities::MAX_VALUE_BYTES
+                    && v.split_whitespace().count() <= picotag::entities::MAX_VALUE_WORDS
+            };
+            for v in mine.iter().filter(fits) {
                 set.add(&full, v)?;
             }
-            let d = distractors(ty, &train_texts, &dev_texts, &mine, a.distractors);
+            let d: Vec<String> = distractors(ty, &train_texts, &dev_texts, &mine, usize::MAX)
+                .into_iter()
+                .filter(|v| fits(&v))
+                .take(a.distractors)
+                .collect();
             for v in &d {
                 set.add(&full, v)?;
             }
