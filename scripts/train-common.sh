@@ -24,6 +24,7 @@ train_run() {
   local log="runs/$name/train.log"
   # Without the default `onnx` feature: training does not need tract (a long build).
   cargo build -q -p picotag-quantize --release --no-default-features >>"$log" 2>&1
+  local bin=${CARGO_TARGET_DIR:-target}/release/picotag-quantize
   # REFINE_FROM=CHECKPOINT starts from a trained run instead of the teacher.
   local init
   if [[ -n ${REFINE_FROM:-} ]]; then
@@ -33,8 +34,8 @@ train_run() {
   fi
   {
     echo "== $(date -u +%FT%TZ) start/resume: $name (RAYON_NUM_THREADS=$RAYON_NUM_THREADS)"
-    echo "== target/release/picotag-quantize train --resume --out runs/$name ${init[*]} $*"
+    echo "== $bin train --resume --out runs/$name ${init[*]} $*"
   } >>"$log"
-  target/release/picotag-quantize train --resume --out "runs/$name" "${init[@]}" "$@" >>"$log" 2>&1
+  "$bin" train --resume --out "runs/$name" "${init[@]}" "$@" >>"$log" 2>&1
   echo "== $(date -u +%FT%TZ) finished: $name" >>"$log"
 }

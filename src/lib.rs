@@ -44,5 +44,5 @@ pub mod window;
 pub use entities::EntitySet;
 pub use error::{Error, Result};
 pub use format::OpenOptions;
-pub use tagger::{Backend, TagOptions, Tagger, TaskInfo, DEFAULT_ENTITY_BONUS};
+pub use tagger::{Backend, IntentThreshold, TagOptions, Tagger, TaskInfo, DEFAULT_ENTITY_BONUS};
 pub use tagging::{Intent, Slot, Tagging};

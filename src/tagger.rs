@@ -36,6 +36,37 @@ pub struct TagOptions {
     /// The log-probability bonus a match gives the labels of its type over
     /// its words (default [`DEFAULT_ENTITY_BONUS`]; 0: matches change nothing).
     pub entity_bonus: f32,
+    /// "None of these": when a task's intent probability is below the
+    /// threshold, the utterance is out of that task's scope and the task
+    /// reports no intent (its slots stay; the has-slot gate decides those).
+    /// Default [`IntentThreshold::Model`].
+    pub intent_threshold: IntentThreshold,
+}
+
+/// Which threshold rejects an intent as out of scope (see
+/// [`TagOptions::intent_threshold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum IntentThreshold {
+    /// The threshold stored with each intent head of the model
+    /// ([`HeadMeta::reject_below`], calibrated on dev when the model was
+    /// compressed); a head without one never rejects.
+    #[default]
+    Model,
+    /// Never reject.
+    Off,
+    /// Reject below this probability, for every task.
+    Fixed(f32),
+}
+
+impl IntentThreshold {
+    /// The threshold for an intent head, if any.
+    pub fn for_head(self, head: &HeadMeta) -> Option<f32> {
+        match self {
+            IntentThreshold::Model => head.reject_below,
+            IntentThreshold::Off => None,
+            IntentThreshold::Fixed(t) => Some(t),
+        }
+    }
 }
 
 /// The default [`TagOptions::entity_bonus`]: tuned on the dev sets with
@@ -51,6 +82,7 @@ impl Default for TagOptions {
             keep_symbol_slots: false,
             entities: None,
             entity_bonus: DEFAULT_ENTITY_BONUS,
+            intent_threshold: IntentThreshold::Model,
         }
     }
 }
@@ -564,6 +596,14 @@ impl Tagger {
                         continue;
                     }
                     let (i, score) = argmax(out);
+                    // "None of these": out of the task's scope.
+                    if options
+                        .intent_threshold
+                        .for_head(&head.meta)
+                        .is_some_and(|t| score < t)
+                    {
+                        continue;
+                    }
                     let intent = Intent {
                         task: task.clone(),
                         label: labels[i].clone(),

@@ -225,6 +225,7 @@ impl RandomModel {
                     labels,
                     scheme: Some(crate::decode::Scheme::Bio),
                     pooling: Pooling::Cls,
+                    reject_below: None,
                 });
             }
             if !t.intents.is_empty() {
@@ -236,6 +237,7 @@ impl RandomModel {
                     labels: t.intents.clone(),
                     scheme: None,
                     pooling: Pooling::Cls,
+                    reject_below: None,
                 });
             }
             if t.has_slot {
@@ -247,6 +249,7 @@ impl RandomModel {
                     labels: vec!["no".into(), "yes".into()],
                     scheme: None,
                     pooling: Pooling::Cls,
+                    reject_below: None,
                 });
             }
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use picotag::format::Architecture;
 use picotag::testing::RandomModel;
-use picotag::{Error, TagOptions, Tagger};
+use picotag::{Error, IntentThreshold, TagOptions, Tagger};
 
 fn tiny() -> Tagger {
     Tagger::from_bytes(&RandomModel::tiny(5).to_bytes().unwrap()).unwrap()
@@ -171,6 +171,40 @@ fn has_slot_heads_silence_their_task() {
     let confident = t.tag_utterance_with(text, &min_score).unwrap();
     assert!(confident.slots.iter().all(|s| s.score >= 0.9));
     assert!(confident.slots.len() <= loud.slots.len());
+}
+
+#[test]
+fn intents_below_the_threshold_are_out_of_scope() {
+    let text = "book a flight from boston to new york tomorrow morning";
+    let with = |th: IntentThreshold, t: &Tagger| {
+        let o = TagOptions {
+            intent_threshold: th,
+            ..all_slots()
+        };
+        t.tag_utterance_with(text, &o).unwrap()
+    };
+    // A model without calibrated thresholds never rejects by default.
+    let t = tiny();
+    let open = with(IntentThreshold::Off, &t);
+    assert_eq!(open.intents.len(), 1);
+    let score = open.intents[0].score;
+    assert_eq!(with(IntentThreshold::Model, &t), open);
+    // Rejection drops the intent and keeps the slots.
+    let rejected = with(IntentThreshold::Fixed(score + 1e-4), &t);
+    assert!(rejected.intents.is_empty());
+    assert_eq!(rejected.slots, open.slots);
+    assert_eq!(with(IntentThreshold::Fixed(score), &t), open);
+    // The model's own threshold (stored with the intent head) is the default.
+    let mut m = RandomModel::tiny(5).writer().unwrap();
+    for h in &mut m.meta_mut().heads {
+        if h.role == picotag::format::HeadRole::Intent {
+            h.reject_below = Some(score + 1e-4);
+        }
+    }
+    let calibrated = Tagger::from_bytes(&m.to_bytes().unwrap()).unwrap();
+    assert!(with(IntentThreshold::Model, &calibrated).intents.is_empty());
+    assert!(calibrated.tag_utterance(text).unwrap().intents.is_empty());
+    assert_eq!(with(IntentThreshold::Off, &calibrated), open);
 }
 
 #[test]

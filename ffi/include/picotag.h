@@ -34,7 +34,7 @@
  * function, struct layout or status code changes incompatibly; compare it
  * with `picotag_abi_version()` at startup.
  */
-#define PICOTAG_ABI_VERSION 2
+#define PICOTAG_ABI_VERSION 3
 
 /**
  * What a call did. `PICOTAG_STATUS_OK` (0) is success; on any other value
@@ -150,6 +150,14 @@ typedef struct picotag_options {
      * type over its words (0: matches change nothing). Default 4.
      */
     float entity_bonus;
+    /**
+     * "None of these": a task whose intent probability is below this
+     * reports no intent (the utterance is out of its scope). NaN (the
+     * default) uses the threshold calibrated into the model (none: never
+     * rejects); a negative value turns rejection off; a value in [0, 1] is
+     * used for every task.
+     */
+    float intent_threshold;
 } picotag_options;
 
 /**
@@ -340,7 +348,8 @@ const char *picotag_last_error(void);
 
 /**
  * Fills `*options` with the defaults: all tasks, `has_slot_threshold` 0.5,
- * `min_slot_score` 0, no entities, `entity_bonus` 4.
+ * `min_slot_score` 0, no entities, `entity_bonus` 4, `intent_threshold`
+ * NaN (the model's calibrated threshold).
  *
  * Errors: `NULL_ARGUMENT`.
  *

@@ -46,7 +46,7 @@ pub use tagger::{
 /// The version of the ABI this header describes. It changes whenever a
 /// function, struct layout or status code changes incompatibly; compare it
 /// with `picotag_abi_version()` at startup.
-pub const PICOTAG_ABI_VERSION: u32 = 2;
+pub const PICOTAG_ABI_VERSION: u32 = 3;
 
 /// The ABI version of the loaded library (`PICOTAG_ABI_VERSION` of the
 /// header it was built with).

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use picotag::TagOptions;
+use picotag::{IntentThreshold, TagOptions};
 
 use crate::args::cstr_utf8_arg;
 use crate::entities::picotag_entities;
@@ -36,6 +36,12 @@ pub struct picotag_options {
     /// The log-probability bonus an entity match gives the labels of its
     /// type over its words (0: matches change nothing). Default 4.
     pub entity_bonus: f32,
+    /// "None of these": a task whose intent probability is below this
+    /// reports no intent (the utterance is out of its scope). NaN (the
+    /// default) uses the threshold calibrated into the model (none: never
+    /// rejects); a negative value turns rejection off; a value in [0, 1] is
+    /// used for every task.
+    pub intent_threshold: f32,
 }
 
 impl Default for picotag_options {
@@ -48,6 +54,11 @@ impl Default for picotag_options {
             min_slot_score: d.min_slot_score,
             entities: std::ptr::null(),
             entity_bonus: d.entity_bonus,
+            intent_threshold: match d.intent_threshold {
+                IntentThreshold::Model => f32::NAN,
+                IntentThreshold::Off => -1.0,
+                IntentThreshold::Fixed(t) => t,
+            },
         }
     }
 }
@@ -95,12 +106,25 @@ impl picotag_options {
             // SAFETY: NULL or a live handle (contract above).
             entities: unsafe { self.entities.as_ref() }.map(|e| e.set.clone()),
             entity_bonus: self.entity_bonus,
+            intent_threshold: if self.intent_threshold.is_nan() {
+                IntentThreshold::Model
+            } else if self.intent_threshold < 0.0 {
+                IntentThreshold::Off
+            } else if self.intent_threshold <= 1.0 {
+                IntentThreshold::Fixed(self.intent_threshold)
+            } else {
+                return Err(invalid(format!(
+                    "intent_threshold {} is above 1",
+                    self.intent_threshold
+                )));
+            },
         })
     }
 }
 
 /// Fills `*options` with the defaults: all tasks, `has_slot_threshold` 0.5,
-/// `min_slot_score` 0, no entities, `entity_bonus` 4.
+/// `min_slot_score` 0, no entities, `entity_bonus` 4, `intent_threshold`
+/// NaN (the model's calibrated threshold).
 ///
 /// Errors: `NULL_ARGUMENT`.
 ///

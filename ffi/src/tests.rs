@@ -574,6 +574,45 @@ fn options_init_fills_the_defaults() {
 }
 
 #[test]
+fn intent_threshold_rejects_out_of_scope_intents() {
+    let t = open();
+    let text = b"book a flight from boston to new york tomorrow morning";
+    let n_intents = |o: picotag_options| {
+        let (st, r) = tag_c(t, text, &o);
+        assert_eq!(st, picotag_status::Ok, "{}", last_error());
+        // SAFETY: a live result, freed once.
+        let n = unsafe { (*r).n_intents };
+        // SAFETY: freed once.
+        unsafe { picotag_result_free(r) };
+        n
+    };
+    let d = picotag_options::default();
+    assert!(
+        d.intent_threshold.is_nan(),
+        "default: the model's threshold"
+    );
+    // The random model stores no threshold: NaN and "off" keep the intent;
+    // 1.0 rejects it (the probability of one of three labels is below 1).
+    let with = |x: f32| picotag_options {
+        intent_threshold: x,
+        ..all_slots()
+    };
+    assert_eq!(n_intents(all_slots()), 1);
+    assert_eq!(n_intents(with(-1.0)), 1);
+    assert_eq!(n_intents(with(1.0)), 0);
+    let (st, r) = tag_c(t, text, &with(1.5));
+    assert_eq!(st, picotag_status::InvalidArgument);
+    assert!(r.is_null());
+    assert!(
+        last_error().contains("intent_threshold"),
+        "{}",
+        last_error()
+    );
+    // SAFETY: closed once.
+    unsafe { picotag_close(t) };
+}
+
+#[test]
 fn panics_are_contained() {
     let st = guard(|| -> Result<(), Failure> { panic!("boom {}", 42) });
     assert_eq!(st, picotag_status::Internal);

@@ -61,6 +61,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             labels,
             scheme: None,
             pooling: Pooling::Cls,
+            reject_below: None,
         }],
         tokenizer: String::new(),
         provenance: Default::default(),

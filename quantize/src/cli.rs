@@ -7,7 +7,7 @@ use crate::bench::BenchArgs;
 use crate::compress::args::CompressArgs;
 use crate::distill::args::DistillArgs;
 use crate::error::Result;
-use crate::eval::args::{ConflictsArgs, EvalArgs, OodArgs};
+use crate::eval::args::{ConflictsArgs, EvalArgs, OodArgs, RejectArgs};
 use crate::export_onnx::ExportOnnxArgs;
 use crate::inspect::InspectArgs;
 use crate::train::args::TrainArgs;
@@ -38,11 +38,17 @@ pub enum Cmd {
     Inspect(InspectArgs),
     /// Write a `.ptag` model as an ONNX graph (f32).
     ExportOnnx(ExportOnnxArgs),
+    /// Store each intent head's out-of-scope threshold, calibrated on dev, in a `.ptag` file.
+    Calibrate(crate::calibrate::CalibrateArgs),
     /// Rewrite a `.ptag` model in the current format version, same weights.
     Reencode(crate::reencode::ReencodeArgs),
     /// Count the slots some tasks of a `.ptag` model invent on out-of-domain
     /// sentences, with the has-slot gate off and on.
     Ood(OodArgs),
+    /// Measure out-of-scope rejection: how well the intent's probability
+    /// (and other scores) tell held-out intents and other sets from in-scope
+    /// dev utterances (AUROC, FPR at a TPR).
+    Reject(RejectArgs),
     /// Measure entity injection on the dev sets: recall on unseen values,
     /// F1 with distractors injected, and the cost of a large set.
     Entities(crate::entities::EntitiesArgs),
@@ -64,6 +70,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Ood(a) => crate::eval::args::run_ood(&a),
         Cmd::Conflicts(a) => crate::eval::args::run_conflicts(&a),
         Cmd::Reencode(a) => crate::reencode::run(&a),
+        Cmd::Calibrate(a) => crate::calibrate::run(&a),
         Cmd::Entities(a) => crate::entities::run(&a),
+        Cmd::Reject(a) => crate::eval::args::run_reject(&a),
     }
 }

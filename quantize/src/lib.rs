@@ -1,6 +1,7 @@
 //! picotag-quantize: trains, evaluates and (later) compresses picotag models.
 
 pub mod bench;
+pub mod calibrate;
 pub mod cli;
 pub mod compress;
 pub mod data;

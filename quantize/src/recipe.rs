@@ -150,6 +150,9 @@ pub struct TaskRecipe {
     /// other domains as "no" (see [`crate::train::step::gate_negatives`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// Intents left out of training and of the dev scores.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hold_out: Vec<String>,
 }
 
 impl From<&TaskSpec> for TaskRecipe {
@@ -162,6 +165,7 @@ impl From<&TaskSpec> for TaskRecipe {
             asr: t.asr,
             asr_augment: t.asr_augment,
             domain: t.domain.clone(),
+            hold_out: t.hold_out.clone(),
         }
     }
 }

@@ -33,6 +33,7 @@ fn head(name: &str, kind: HeadKind, role: HeadRole, labels: &[&str], pooling: Po
         labels: labels.iter().map(|s| s.to_string()).collect(),
         scheme: (kind == HeadKind::Token).then_some(Scheme::Bio),
         pooling,
+        reject_below: None,
     }
 }
 
@@ -167,6 +168,7 @@ fn opts(fp32: bool, embeddings: EmbeddingPrecision) -> CompressOptions {
         embeddings,
         eval: false,
         dev: vec![],
+        reject_tpr: None,
     }
 }
 

@@ -64,6 +64,7 @@ fn every_trainable_parameter_gets_a_gradient() {
             asr: false,
             asr_augment: false,
             domain: None,
+            hold_out: Vec::new(),
         }],
         init: InitFrom::Random(arch.clone(), tk.clone()),
         epochs: 1,

@@ -320,6 +320,7 @@ fn int8_with_scores() -> picotag_quantize::compress::CompressOptions {
         embeddings: picotag_quantize::compress::EmbeddingPrecision::I8,
         eval: true,
         dev: vec![],
+        reject_tpr: Some(0.95),
     }
 }
 

@@ -101,6 +101,12 @@ pub struct HeadMeta {
     /// Pooling (sentence heads).
     #[serde(default)]
     pub pooling: Pooling,
+    /// Intent heads: below this probability the intent is "none of these"
+    /// (out of scope), when the caller asks for the model's threshold
+    /// ([`crate::IntentThreshold::Model`]). Calibrated on dev: the
+    /// probability that keeps a fixed share of the in-scope utterances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_below: Option<f32>,
 }
 
 /// Everything in the metadata section.

@@ -28,6 +28,10 @@ pub struct CompressArgs {
     /// Dev set of a task, `NAME=PATH` (default: the checkpoint recipe's). Repeatable.
     #[arg(long = "dev")]
     pub dev: Vec<String>,
+    /// Calibrate each intent head's out-of-scope ("none of these")
+    /// threshold on dev to keep this share of the in-scope utterances (0: none).
+    #[arg(long, default_value_t = 0.95)]
+    pub reject_tpr: f64,
 }
 
 /// Runs `compress`.
@@ -46,7 +50,11 @@ pub fn run(a: &CompressArgs) -> Result<()> {
         embeddings: a.embeddings,
         eval: !a.no_eval,
         dev,
+        reject_tpr: (a.reject_tpr > 0.0).then_some(a.reject_tpr),
     };
+    if !(0.0..=1.0).contains(&a.reject_tpr) {
+        return Err(Error::Spec("--reject-tpr must be in [0, 1]".into()));
+    }
     let c = compress(&a.checkpoint, &a.out, &opts)?;
     eprintln!(
         "wrote {} ({} bytes, {:.2} MiB){}",

@@ -7,6 +7,7 @@
 //! heads) stays f32. `fp32` writes the same network unquantized.
 
 pub mod args;
+pub mod reject;
 mod scores;
 mod tensors;
 
@@ -45,6 +46,9 @@ pub struct CompressOptions {
     /// Extra or overriding dev sets, `(task, path)`; the rest come from the
     /// checkpoint's recipe.
     pub dev: Vec<(String, PathBuf)>,
+    /// With `eval`: calibrate each intent head's out-of-scope threshold to
+    /// keep this share of its in-scope dev utterances (`None`: store none).
+    pub reject_tpr: Option<f64>,
 }
 
 /// The result of a compression.
@@ -75,6 +79,15 @@ pub fn compress(checkpoint: &Path, out: &Path, opts: &CompressOptions) -> Result
             None => None,
         };
         w.meta_mut().scores = dev_scores(out, &sets, views.as_ref())?;
+        if let Some(tpr) = opts.reject_tpr {
+            let th = reject::calibrate(&mut w, out, &sets, tpr)?;
+            if !th.is_empty() {
+                w.meta_mut().scores.insert(
+                    "out_of_scope".into(),
+                    serde_json::json!({"in_scope_dev_kept": tpr, "intent_threshold": th}),
+                );
+            }
+        }
         w.write(out)?;
     }
     let bytes = std::fs::metadata(out)

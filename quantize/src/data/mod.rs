@@ -34,6 +34,13 @@ pub fn check_label(label: &str) -> std::result::Result<(), String> {
     }
 }
 
+/// Whether any intent of `s` (`a#b` labels hold several) is in `held_out`.
+pub fn has_intent_in(s: &Sentence, held_out: &[String]) -> bool {
+    s.intent
+        .as_deref()
+        .is_some_and(|i| i.split('#').any(|p| held_out.iter().any(|h| h == p)))
+}
+
 /// Loads one split: an IOB `.tsv` file or a `seq.in`/`seq.out`/`label` folder.
 pub fn load_split(path: &Path) -> Result<Vec<Sentence>> {
     if path.is_dir() {
@@ -93,7 +100,8 @@ pub fn resolve_dataset(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// A task given on the command line:
-/// `NAME=DIR[,weight=λ][,asr=1|aug][,domain=D]` or `NAME=train=PATH,dev=PATH[,weight=λ][,asr=1|aug][,domain=D]`.
+/// `NAME=DIR[,weight=λ][,asr=1|aug][,domain=D][,hold-out=I1+I2]` or
+/// `NAME=train=PATH,dev=PATH[,…]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSpec {
     /// Task name (head names derive from it).
@@ -114,6 +122,11 @@ pub struct TaskSpec {
     /// domains annotate disjoint text, so a sentence of one is a negative
     /// example ("no slot") for the has-slot head of the other.
     pub domain: Option<String>,
+    /// Intents left out of training and of the training-time dev scores
+    /// (`hold-out=I1+I2`): a sentence goes when any of its intents (`a#b`
+    /// labels hold several) is one of them. For measuring out-of-scope
+    /// rejection on intents the model never saw.
+    pub hold_out: Vec<String>,
 }
 
 impl TaskSpec {
@@ -126,7 +139,7 @@ impl TaskSpec {
             return Err(bad("task name must be non-empty, without '.' or spaces"));
         }
         let (mut dir, mut train, mut dev, mut weight, mut asr) = (None, None, None, 1.0f32, false);
-        let (mut domain, mut asr_augment) = (None, false);
+        let (mut domain, mut asr_augment, mut hold_out) = (None, false, Vec::new());
         for item in rest.split(',') {
             match item.split_once('=') {
                 Some(("train", p)) => train = Some(PathBuf::from(p)),
@@ -143,6 +156,12 @@ impl TaskSpec {
                     }
                 }
                 Some(("domain", d)) if !d.trim().is_empty() => domain = Some(d.trim().to_string()),
+                Some(("hold-out", v)) => {
+                    hold_out = v.split('+').map(|i| i.trim().to_string()).collect();
+                    if hold_out.iter().any(String::is_empty) {
+                        return Err(bad("hold-out must name intents joined by '+'"));
+                    }
+                }
                 Some((k, _)) => return Err(bad(&format!("unknown key {k:?}"))),
                 None => dir = Some(PathBuf::from(item)),
             }
@@ -160,6 +179,7 @@ impl TaskSpec {
             asr,
             asr_augment,
             domain,
+            hold_out,
         })
     }
 }

@@ -7,11 +7,12 @@ use picotag::format::ModelFile;
 
 use crate::data::asr::asr_form;
 use crate::data::unified::TypeMap;
-use crate::data::{load_split, Sentence};
+use crate::data::{has_intent_in, load_split, Sentence};
 use crate::error::{Error, Result};
 use crate::eval::conflicts::count;
 use crate::eval::ood::false_slots;
 use crate::eval::ptag::eval_model_in;
+use crate::eval::reject::{checkpoint_scores, model_scores, report as reject_report};
 use crate::eval::{eval_checkpoint_in, unified_view};
 use crate::model::read_meta;
 
@@ -199,4 +200,119 @@ pub fn run_ood(a: &OodArgs) -> Result<()> {
             r.gate_on.sentences_with_slots
         )
     })
+}
+
+/// `reject` arguments.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["model", "checkpoint"])))]
+pub struct RejectArgs {
+    /// A compressed model file (scores through the runtime: MSP only).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// A checkpoint folder (every score: MSP, energy, has-slot).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// The task (it must have an intent head).
+    #[arg(long)]
+    pub task: String,
+    /// The task's labelled dev data: utterances of `--held-out` intents are
+    /// out of scope, the others in scope.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Intents the model was trained without (comma list; `a#b` labels
+    /// count as held out when any part is).
+    #[arg(long, value_delimiter = ',')]
+    pub held_out: Vec<String>,
+    /// More out-of-scope sets, each on its own: a data split (labels
+    /// ignored) or a `.txt` file of one utterance per line.
+    #[arg(long)]
+    pub ood: Vec<PathBuf>,
+    /// The fraction of in-scope utterances the thresholds keep.
+    #[arg(long, default_value_t = 0.95)]
+    pub tpr: f64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Utterances of a `.txt` file (one a line, blank lines skipped) or a data split.
+fn utterances(path: &std::path::Path) -> Result<Vec<Sentence>> {
+    if path.extension().is_some_and(|e| e == "txt") {
+        let text = crate::error::read_text(path)?;
+        Ok(text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| Sentence {
+                words: l.split_whitespace().map(str::to_string).collect(),
+                line: i + 1,
+                ..Sentence::default()
+            })
+            .collect())
+    } else {
+        load_split(path)
+    }
+}
+
+/// Runs `reject`.
+pub fn run_reject(a: &RejectArgs) -> Result<()> {
+    if !(a.tpr > 0.0 && a.tpr <= 1.0) {
+        return Err(Error::Spec("--tpr must be in (0, 1]".into()));
+    }
+    let score = |s: Vec<Sentence>| match (&a.checkpoint, &a.model) {
+        (Some(dir), _) => checkpoint_scores(dir, &a.task, s),
+        (None, Some(m)) => model_scores(m, &a.task, &s),
+        (None, None) => Err(Error::Spec("give --model or --checkpoint".into())),
+    };
+    let (out, inside): (Vec<Sentence>, Vec<Sentence>) = load_split(&a.data)?
+        .into_iter()
+        .partition(|s| has_intent_in(s, &a.held_out));
+    let mut sets = Vec::new();
+    if !a.held_out.is_empty() {
+        if out.is_empty() {
+            return Err(Error::Spec(format!(
+                "{}: no utterance of the held-out intents {:?}",
+                a.data.display(),
+                a.held_out
+            )));
+        }
+        sets.push(("held-out intents".to_string(), score(out)?));
+    }
+    for p in &a.ood {
+        sets.push((p.display().to_string(), score(utterances(p)?)?));
+    }
+    if sets.is_empty() {
+        return Err(Error::Spec(
+            "give --held-out or --ood: no out-of-scope utterances".into(),
+        ));
+    }
+    let rep = reject_report(&a.task, &a.held_out, a.tpr, &score(inside)?, &sets);
+    if a.json {
+        let s = serde_json::to_string(&rep).map_err(|e| Error::json(&a.data, e))?;
+        println!("{s}");
+        return Ok(());
+    }
+    println!(
+        "{}: {} in-scope dev utterances; thresholds keep {:.0}% of them",
+        rep.task,
+        rep.in_scope,
+        100.0 * rep.target_tpr
+    );
+    for set in &rep.sets {
+        println!(
+            "  out of scope: {} ({} utterances)",
+            set.name, set.sentences
+        );
+        for s in &set.scores {
+            println!(
+                "    {:<9} AUROC {:.3}  FPR@{:.0}%TPR {:5.1}%  threshold {:.4}",
+                s.score,
+                s.auroc,
+                100.0 * s.tpr,
+                100.0 * s.fpr,
+                s.threshold
+            );
+        }
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@ pub mod conflicts;
 pub mod metric;
 pub mod ood;
 pub mod ptag;
+pub mod reject;
 
 use std::path::Path;
 

@@ -27,6 +27,7 @@ pub fn head_metas(tasks: &[TaskData], aux: AuxHeads) -> Vec<HeadMeta> {
             labels: u.labels.labels.clone(),
             scheme: Some(u.scheme),
             pooling: Pooling::Cls,
+            reject_below: None,
         });
     }
     for t in tasks {
@@ -43,6 +44,7 @@ pub fn head_metas(tasks: &[TaskData], aux: AuxHeads) -> Vec<HeadMeta> {
             labels,
             scheme: (kind == HeadKind::Token && role == HeadRole::Slots).then_some(t.scheme),
             pooling,
+            reject_below: None,
         };
         if unified.is_none() {
             v.push(head(

@@ -6,8 +6,8 @@ use picotag::decode::Scheme;
 use crate::data::asr::{asr_copies, asr_form, with_asr_copies};
 use crate::data::encode::Tok;
 use crate::data::labels::{detect_scheme, Vocab};
-use crate::data::load_split;
 use crate::data::unified::{unify_with_domains, TaskView};
+use crate::data::{has_intent_in, load_split};
 use crate::error::{Error, Result};
 use crate::eval::{prepare, EvalSentence};
 use crate::model::heads::{heads_of_task, TaskHeads};
@@ -58,6 +58,7 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
     let mut out = Vec::new();
     for spec in &r.tasks {
         let mut train = load_split(&spec.train)?;
+        train.retain(|s| !has_intent_in(s, &spec.hold_out));
         // Sentence and form of each training sentence (asr=aug only).
         let mut forms: Vec<(u32, bool)> = Vec::new();
         if spec.asr && spec.asr_augment {
@@ -105,6 +106,7 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
             }
         }
         let mut dev_s = load_split(&spec.dev)?;
+        dev_s.retain(|s| !has_intent_in(s, &spec.hold_out));
         if let Some(n) = dev_limit {
             dev_s.truncate(n);
         }

@@ -159,6 +159,7 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::recipe::Recipe {
                 asr: false,
                 asr_augment: false,
                 domain: None,
+                hold_out: Vec::new(),
             },
             TaskRecipe {
                 name: "bio".into(),
@@ -168,6 +169,7 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::recipe::Recipe {
                 asr: false,
                 asr_augment: false,
                 domain: None,
+                hold_out: Vec::new(),
             },
         ],
         init: InitFrom::Random(arch, tk),

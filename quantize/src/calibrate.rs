@@ -1,0 +1,62 @@
+//! `calibrate`: stores in a `.ptag` file each intent head's out-of-scope
+//! ("none of these") threshold, measured on dev through the runtime, without
+//! touching the weights (what `compress --reject-tpr` does for a new file).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use picotag::format::{ModelFile, ModelWriter, OpenOptions};
+
+use crate::compress::{dev_sets, reject::calibrate};
+use crate::error::{Error, Result};
+
+/// `calibrate` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct CalibrateArgs {
+    /// The .ptag file to read.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The .ptag file to write (may be `--model`).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Dev set of a task, `NAME=PATH` (default: the recipe's). Repeatable.
+    #[arg(long = "dev")]
+    pub dev: Vec<String>,
+    /// The share of in-scope dev utterances the threshold keeps.
+    #[arg(long, default_value_t = 0.95)]
+    pub tpr: f64,
+}
+
+/// Runs `calibrate`.
+pub fn run(a: &CalibrateArgs) -> Result<()> {
+    if !(a.tpr > 0.0 && a.tpr <= 1.0) {
+        return Err(Error::Spec("--tpr must be in (0, 1]".into()));
+    }
+    let dev = a
+        .dev
+        .iter()
+        .map(|d| {
+            d.split_once('=')
+                .map(|(t, p)| (t.to_string(), PathBuf::from(p)))
+                .ok_or_else(|| Error::Spec(format!("--dev {d:?}: expected NAME=PATH")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let f = ModelFile::open(&a.model, OpenOptions::FULL)?;
+    let sets = dev_sets(f.meta(), &dev)?;
+    let mut w = ModelWriter::from_file(&f)?;
+    let th = calibrate(&mut w, &a.model, &sets, a.tpr)?;
+    if th.is_empty() {
+        return Err(Error::Spec(format!(
+            "{}: no task with an intent head and a dev set",
+            a.model.display()
+        )));
+    }
+    w.meta_mut().scores.insert(
+        "out_of_scope".into(),
+        serde_json::json!({"in_scope_dev_kept": a.tpr, "intent_threshold": th}),
+    );
+    drop(f);
+    w.write(&a.out)?;
+    eprintln!("wrote {}", a.out.display());
+    Ok(())
+}
