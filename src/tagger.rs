@@ -31,6 +31,12 @@ pub struct TagOptions {
     /// `false` (the default) drops them: such a slot (`track` "🎵", `timeRange`
     /// "!") is never what an app wants.
     pub keep_symbol_slots: bool,
+    /// Leave words made only of symbols (emoji, punctuation) out of the
+    /// network's input: users type them between the words, and the tasks
+    /// were trained on text mostly without them. `true` (the default); entity
+    /// values lose such words too, so with `false` a value like "AC/DC" does
+    /// not match "AC/DC" in the input.
+    pub skip_symbol_words: bool,
     /// Values injected at run time (see [`EntitySet`]); `None`: none.
     pub entities: Option<Arc<EntitySet>>,
     /// The log-probability bonus a match gives the labels of its type over
@@ -80,6 +86,7 @@ impl Default for TagOptions {
             has_slot_threshold: Some(0.5),
             min_slot_score: 0.0,
             keep_symbol_slots: false,
+            skip_symbol_words: true,
             entities: None,
             entity_bonus: DEFAULT_ENTITY_BONUS,
             intent_threshold: IntentThreshold::Model,
@@ -384,6 +391,10 @@ impl Tagger {
             let s = &mut *guard;
             self.tokenizer
                 .tokenize_into(text, &mut s.tokens, &mut s.tok_buf)?;
+            if options.skip_symbol_words {
+                s.tokens
+                    .retain_words(|w| !is_symbol_word(&text[w.start..w.end]));
+            }
             if s.tokens.words.is_empty() {
                 out.slots.clear();
                 out.intents.clear();

@@ -123,6 +123,35 @@ impl Tokenized {
         self.offsets.clear();
         self.words.clear();
     }
+
+    /// Keeps only the words for which `keep` holds, with their sub-tokens,
+    /// in place (no allocation).
+    pub fn retain_words(&mut self, mut keep: impl FnMut(&Word) -> bool) {
+        let n_tokens = self.ids.len();
+        let (mut w_out, mut t_out) = (0, 0);
+        for wi in 0..self.words.len() {
+            let w = self.words[wi];
+            // Words before `wi` were only ever moved down: `wi + 1` is intact.
+            let end = self.words.get(wi + 1).map_or(n_tokens, |n| n.first_token);
+            if !keep(&w) {
+                continue;
+            }
+            let first = t_out;
+            for t in w.first_token..end {
+                self.ids[t_out] = self.ids[t];
+                self.offsets[t_out] = self.offsets[t];
+                t_out += 1;
+            }
+            self.words[w_out] = Word {
+                first_token: first,
+                ..w
+            };
+            w_out += 1;
+        }
+        self.words.truncate(w_out);
+        self.ids.truncate(t_out);
+        self.offsets.truncate(t_out);
+    }
 }
 
 /// Reusable working buffers of [`Tokenizer::tokenize_into`].

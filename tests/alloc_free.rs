@@ -110,6 +110,7 @@ fn option_sets(t: &Tagger) -> Vec<TagOptions> {
             has_slot_threshold: None,
             min_slot_score: 0.0,
             keep_symbol_slots: true,
+            skip_symbol_words: false,
             ..Default::default()
         },
         TagOptions {

@@ -83,6 +83,7 @@ fn symbols_typed_between_words_are_no_slots() {
         Tagger::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag")).unwrap();
     let keep = TagOptions {
         keep_symbol_slots: true,
+        skip_symbol_words: false,
         ..TagOptions::default()
     };
     for (text, symbol) in [

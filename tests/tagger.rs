@@ -71,13 +71,18 @@ fn slots_made_only_of_symbols_are_dropped_unless_kept() {
     ];
     let symbol_only =
         |text: &str, s: &picotag::Slot| !text[s.start..s.end].chars().any(char::is_alphanumeric);
+    // Symbol words in the input (not skipped), with and without the rule.
+    let rule = TagOptions {
+        skip_symbol_words: false,
+        ..all_slots()
+    };
     let keep = TagOptions {
         keep_symbol_slots: true,
-        ..all_slots()
+        ..rule.clone()
     };
     let (mut kept, mut others) = (0, 0);
     for text in inputs {
-        let with_rule = t.tag_utterance_with(text, &all_slots()).unwrap();
+        let with_rule = t.tag_utterance_with(text, &rule).unwrap();
         assert!(
             with_rule.slots.iter().all(|s| !symbol_only(text, s)),
             "{text:?}: {:?}",
@@ -101,6 +106,58 @@ fn slots_made_only_of_symbols_are_dropped_unless_kept() {
     }
     // The random heads label symbols too: the rule had work to do.
     assert!(kept > 0 && others > 0, "kept {kept}, others {others}");
+}
+
+#[test]
+fn symbol_words_are_left_out_of_the_input_by_default() {
+    let t = tiny();
+    assert!(TagOptions::default().skip_symbol_words);
+    let pairs = [
+        ("play 🎵 some jazz 🎷 please", "play some jazz please"),
+        (
+            "🎉 book a flight !! from boston ✈️ to denver … tomorrow :)",
+            "book a flight from boston to denver tomorrow",
+        ),
+        (
+            "i take 200 mg of ibuprofen 💊 for my migraine ?!",
+            "i take 200 mg of ibuprofen for my migraine",
+        ),
+    ];
+    // Each slot as its words without the symbol words.
+    let words = |text: &str, r: &picotag::Tagging| -> Vec<(String, String)> {
+        r.slots
+            .iter()
+            .map(|s| {
+                let w: Vec<&str> = text[s.start..s.end]
+                    .split_whitespace()
+                    .filter(|w| !picotag::decode::is_symbol_word(w))
+                    .collect();
+                (s.label.to_string(), w.join(" "))
+            })
+            .collect()
+    };
+    let mut slots = 0;
+    for (noisy, clean) in pairs {
+        let a = t.tag_utterance_with(noisy, &all_slots()).unwrap();
+        let b = t.tag_utterance_with(clean, &all_slots()).unwrap();
+        // The network saw the same sub-tokens: the same slots and intents.
+        assert_eq!(words(noisy, &a), words(clean, &b), "{noisy:?}");
+        assert_eq!(a.intents, b.intents, "{noisy:?}");
+        for s in &a.slots {
+            assert_eq!(s.text, noisy[s.start..s.end]);
+        }
+        slots += a.slots.len();
+        // Not skipped, they change what the network sees.
+        let kept = TagOptions {
+            skip_symbol_words: false,
+            ..all_slots()
+        };
+        assert_ne!(t.tag_utterance_with(noisy, &kept).unwrap(), a, "{noisy:?}");
+    }
+    assert!(slots > 0);
+    // Only symbols: nothing to tag.
+    let r = t.tag_utterance_with("🎉 !! ✈️ …", &all_slots()).unwrap();
+    assert!(r.is_empty(), "{r:?}");
 }
 
 #[test]

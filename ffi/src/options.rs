@@ -103,6 +103,8 @@ impl picotag_options {
             min_slot_score: self.min_slot_score,
             // Slots made only of symbols are always dropped through the C ABI.
             keep_symbol_slots: false,
+            // And left out of the network's input.
+            skip_symbol_words: true,
             // SAFETY: NULL or a live handle (contract above).
             entities: unsafe { self.entities.as_ref() }.map(|e| e.set.clone()),
             entity_bonus: self.entity_bonus,

@@ -7,7 +7,7 @@ use crate::bench::BenchArgs;
 use crate::compress::args::CompressArgs;
 use crate::distill::args::DistillArgs;
 use crate::error::Result;
-use crate::eval::args::{ConflictsArgs, EvalArgs, OodArgs, RejectArgs};
+use crate::eval::args::{ConflictsArgs, EvalArgs, OodArgs, RejectArgs, SymbolNoiseArgs};
 use crate::export_onnx::ExportOnnxArgs;
 use crate::inspect::InspectArgs;
 use crate::train::args::TrainArgs;
@@ -49,6 +49,10 @@ pub enum Cmd {
     /// (and other scores) tell held-out intents and other sets from in-scope
     /// dev utterances (AUROC, FPR at a TPR).
     Reject(RejectArgs),
+    /// Score a `.ptag` model on dev sets with random emoji and punctuation
+    /// inserted as extra words (gold `O`), with and without the runtime's
+    /// rule that drops slots made only of symbols.
+    SymbolNoise(SymbolNoiseArgs),
     /// Measure entity injection on the dev sets: recall on unseen values,
     /// F1 with distractors injected, and the cost of a large set.
     Entities(crate::entities::EntitiesArgs),
@@ -73,5 +77,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Cmd::Calibrate(a) => crate::calibrate::run(&a),
         Cmd::Entities(a) => crate::entities::run(&a),
         Cmd::Reject(a) => crate::eval::args::run_reject(&a),
+        Cmd::SymbolNoise(a) => crate::eval::args::run_symbol_noise(&a),
     }
 }

@@ -5,6 +5,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
+use crate::decode::is_symbol_word;
 use crate::tokenize::{pre_tokenize, BertNormalizer};
 
 /// The hasher of words and values (fixed seed: a set's layout does not depend
@@ -96,11 +97,17 @@ impl Normalize {
     }
 
     /// The normalized words of `text` (the tokenizer's pre-tokenizer: split
-    /// on whitespace, each punctuation character a word).
+    /// on whitespace, each punctuation character a word), without the words
+    /// made only of symbols (the tagger leaves those out of its input, see
+    /// [`crate::TagOptions::skip_symbol_words`]).
     pub(crate) fn words(&self, text: &str, buf: &mut NormBuf, mut word: impl FnMut(&str)) {
         self.run(text, buf);
         let t = buf.out.as_str();
-        pre_tokenize(t, |s, e| word(&t[s..e]));
+        pre_tokenize(t, |s, e| {
+            if !is_symbol_word(&t[s..e]) {
+                word(&t[s..e])
+            }
+        });
     }
 
     /// One input word (as the tokenizer cut it) in normalized form, trimmed.

@@ -13,6 +13,7 @@ use crate::eval::conflicts::count;
 use crate::eval::ood::false_slots;
 use crate::eval::ptag::eval_model_in;
 use crate::eval::reject::{checkpoint_scores, model_scores, report as reject_report};
+use crate::eval::symbols::{symbol_noise, Setting};
 use crate::eval::{eval_checkpoint_in, unified_view};
 use crate::model::read_meta;
 
@@ -313,6 +314,70 @@ pub fn run_reject(a: &RejectArgs) -> Result<()> {
                 s.threshold
             );
         }
+    }
+    Ok(())
+}
+
+/// `symbol-noise` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct SymbolNoiseArgs {
+    /// The .ptag file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A task and its dev set, `NAME=PATH` (an IOB .tsv file or a
+    /// seq.in/seq.out/label folder). Repeatable.
+    #[arg(long = "dev", required = true)]
+    pub dev: Vec<String>,
+    /// Probability of a symbol in each gap between words (and at both ends).
+    #[arg(long, default_value_t = 0.15)]
+    pub rate: f64,
+    /// Seed of the insertions.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `symbol-noise`.
+pub fn run_symbol_noise(a: &SymbolNoiseArgs) -> Result<()> {
+    if !(0.0..=1.0).contains(&a.rate) {
+        return Err(Error::Spec(format!("--rate {}: expected 0..=1", a.rate)));
+    }
+    let file = ModelFile::open(&a.model, Default::default())?;
+    let mut reports = Vec::new();
+    for d in &a.dev {
+        let (task, path) = d
+            .split_once('=')
+            .ok_or_else(|| Error::Spec(format!("--dev {d:?}: expected NAME=PATH")))?;
+        let view = unified_view(file.meta(), task)?;
+        let data = load_split(std::path::Path::new(path))?;
+        let r = symbol_noise(&a.model, task, view.as_ref(), &data, a.rate, a.seed)?;
+        if !a.json {
+            let row = |name: &str, s: &Setting| {
+                format!(
+                    "  {name:<13} clean F1 {:.2}  noisy F1 {:.2}  change {:+.2}  \
+                     false slots on symbols {} (symbols only {})",
+                    100.0 * s.clean.f1,
+                    100.0 * s.noisy.f1,
+                    s.f1_change_points,
+                    s.noisy.false_slots_on_symbols,
+                    s.noisy.symbol_only_slots
+                )
+            };
+            println!(
+                "{}: {} sentences, {} words, {} symbols inserted (rate {}, seed {})",
+                r.task, r.sentences, r.words, r.inserted, r.rate, r.seed,
+            );
+            for s in &r.settings {
+                println!("{}", row(&format!("{:?}", s.handling), s));
+            }
+        }
+        reports.push(r);
+    }
+    if a.json {
+        let v = serde_json::json!({ "model": a.model, "tasks": reports });
+        println!("{v}");
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod metric;
 pub mod ood;
 pub mod ptag;
 pub mod reject;
+pub mod symbols;
 
 use std::path::Path;
 

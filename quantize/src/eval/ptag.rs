@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use picotag::{TagOptions, Tagger, Tagging};
+use picotag::{IntentThreshold, TagOptions, Tagger, Tagging};
 
 use super::metric::{gold_spans, Metric, Report, Span};
 use crate::data::unified::TaskView;
@@ -49,23 +49,92 @@ pub fn eval_model_in(
     sentences: Vec<Sentence>,
     view: Option<&TaskView>,
 ) -> Result<Report> {
-    let slot_task = view.map_or(task, |v| v.head.task.as_str());
-    let tagger = open_with_tasks(path, [task, slot_task])?;
-    let opts = TagOptions {
-        tasks: Some(vec![task.to_string(), slot_task.to_string()]),
-        has_slot_threshold: None,
-        min_slot_score: 0.0,
-        keep_symbol_slots: false,
-        ..TagOptions::default()
-    };
+    let p = Predictor::open(path, task, view, SymbolHandling::default())?;
     let mut m = Metric::default();
     for s in sentences {
-        let (pred, t) = predicted_spans(&tagger, &opts, &s, slot_task)?;
-        let pred: Vec<Span> = pred
+        let (pred, intent) = p.predict(&s)?;
+        m.add(&p.gold(&s), &pred);
+        if let (Some(g), Some(i)) = (&s.intent, intent) {
+            m.add_intent(g, &i);
+        }
+    }
+    Ok(m.report(task))
+}
+
+/// What the runtime does with words made only of symbols (emoji, punctuation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SymbolHandling {
+    /// Nothing: they are input words and may be slots.
+    Keep,
+    /// Input words, but slots made only of them are dropped
+    /// (`skip_symbol_words: false`, `keep_symbol_slots: false`).
+    DropSlots,
+    /// Left out of the input (the runtime's default options).
+    #[default]
+    SkipWords,
+}
+
+/// Tags data sentences with one task of a `.ptag` model the way
+/// [`eval_model_in`] scores them: the has-slot gate and the out-of-scope
+/// rejection off (the heads' own figures), a slot mapped to the data words
+/// holding its first and last byte.
+pub struct Predictor<'v> {
+    tagger: Tagger,
+    opts: TagOptions,
+    task: String,
+    slot_task: String,
+    view: Option<&'v TaskView>,
+}
+
+impl<'v> Predictor<'v> {
+    /// Opens the model at `path` for dataset task `task` (`view`: its unified
+    /// slot head, if any), treating symbol words as `symbols` says.
+    pub fn open(
+        path: &Path,
+        task: &str,
+        view: Option<&'v TaskView>,
+        symbols: SymbolHandling,
+    ) -> Result<Predictor<'v>> {
+        let slot_task = view.map_or(task, |v| v.head.task.as_str()).to_string();
+        let tagger = open_with_tasks(path, [task, slot_task.as_str()])?;
+        let opts = TagOptions {
+            tasks: Some(vec![task.to_string(), slot_task.clone()]),
+            has_slot_threshold: None,
+            min_slot_score: 0.0,
+            keep_symbol_slots: symbols == SymbolHandling::Keep,
+            skip_symbol_words: symbols == SymbolHandling::SkipWords,
+            intent_threshold: IntentThreshold::Off,
+            ..TagOptions::default()
+        };
+        Ok(Predictor {
+            tagger,
+            opts,
+            task: task.to_string(),
+            slot_task,
+            view,
+        })
+    }
+
+    /// The predicted spans (over the data words; only the types the view
+    /// annotates) and the intent of sentence `s`.
+    pub fn predict(&self, s: &Sentence) -> Result<(Vec<Span>, Option<String>)> {
+        let (pred, t) = predicted_spans(&self.tagger, &self.opts, s, &self.slot_task)?;
+        let pred = pred
             .into_iter()
-            .filter(|x| view.is_none_or(|v| v.annotated.contains(&x.2)))
+            .filter(|x| self.view.is_none_or(|v| v.annotated.contains(&x.2)))
             .collect();
-        let gold = match view {
+        let intent = t
+            .intents
+            .iter()
+            .find(|i| *i.task == *self.task)
+            .map(|i| i.label.to_string());
+        Ok((pred, intent))
+    }
+
+    /// The gold spans of `s` (types renamed by the unified view, if any).
+    pub fn gold(&self, s: &Sentence) -> Vec<Span> {
+        match self.view {
             Some(v) => gold_spans(
                 &s.labels
                     .iter()
@@ -73,15 +142,8 @@ pub fn eval_model_in(
                     .collect::<Vec<_>>(),
             ),
             None => gold_spans(&s.labels),
-        };
-        m.add(&gold, &pred);
-        if let Some(g) = &s.intent {
-            if let Some(i) = t.intents.iter().find(|i| &*i.task == task) {
-                m.add_intent(g, &i.label);
-            }
         }
     }
-    Ok(m.report(task))
 }
 
 /// Tags a data sentence as one string (words joined by single spaces) and
