@@ -2,6 +2,7 @@
 
 pub mod asr;
 pub mod encode;
+pub mod jsonl;
 pub mod labels;
 pub mod slu;
 pub mod tsv;
@@ -41,7 +42,8 @@ pub fn has_intent_in(s: &Sentence, held_out: &[String]) -> bool {
         .is_some_and(|i| i.split('#').any(|p| held_out.iter().any(|h| h == p)))
 }
 
-/// Loads one split: an IOB `.tsv` file or a `seq.in`/`seq.out`/`label` folder.
+/// Loads one split: a `.jsonl` file (see [`jsonl`]), an IOB `.tsv` file or
+/// a `seq.in`/`seq.out`/`label` folder.
 pub fn load_split(path: &Path) -> Result<Vec<Sentence>> {
     if path.is_dir() {
         if path.join("seq.in").is_file() {
@@ -52,6 +54,8 @@ pub fn load_split(path: &Path) -> Result<Vec<Sentence>> {
                 path.display()
             )))
         }
+    } else if path.is_file() && path.extension().is_some_and(|e| e == "jsonl") {
+        jsonl::load(path)
     } else if path.is_file() {
         tsv::load(path)
     } else {
@@ -62,11 +66,14 @@ pub fn load_split(path: &Path) -> Result<Vec<Sentence>> {
     }
 }
 
-const TRAIN_NAMES: &[&str] = &["train.tsv", "train.txt", "train"];
+const TRAIN_NAMES: &[&str] = &["train.tsv", "train.jsonl", "train.txt", "train"];
 const DEV_NAMES: &[&str] = &[
     "devel.tsv",
     "dev.tsv",
     "valid.tsv",
+    "devel.jsonl",
+    "dev.jsonl",
+    "valid.jsonl",
     "devel.txt",
     "dev.txt",
     "valid.txt",
