@@ -8,6 +8,9 @@
 #
 #   scripts/eval-foreign.sh [N]        (default 100 per language)
 #
+# KEEP_SENTENCES=DIR also writes the sentences to DIR/{de,es,it}.txt (one a
+# line), e.g. for `picotag-quantize reject --ood DIR/de.txt`.
+#
 # Installs the three fortunes packages when missing (apt, needs root).
 # The model is English-only: nothing here is a right answer; every slot and
 # every intent on these sentences is one an app would act on wrongly.
@@ -53,6 +56,10 @@ for lang in ["de", "es", "it"]:
         f.write("".join(s + "\n" for s in picked[:n]))
 EOF
 
+if [[ -n ${KEEP_SENTENCES:-} ]]; then
+  mkdir -p "$KEEP_SENTENCES"
+  cp "$tmp"/{de,es,it}.txt "$KEEP_SENTENCES"/
+fi
 cargo build --release --example tag -q
 exe=${CARGO_TARGET_DIR:-target}/release/examples/tag
 for l in de es it; do

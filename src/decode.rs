@@ -167,6 +167,14 @@ pub fn is_symbol_word(word: &str) -> bool {
     !word.chars().any(char::is_alphanumeric)
 }
 
+/// Whether a word (as the tokenizer cuts it) is noise the tagger may leave
+/// out of the network's input: made only of symbols and, unless
+/// `punctuation` is true, without a punctuation character (emoji, ©, €, °;
+/// the tokenizer cuts every punctuation character into a word of its own).
+pub fn is_skippable_word(word: &str, punctuation: bool) -> bool {
+    is_symbol_word(word) && (punctuation || !word.chars().any(crate::tokenize::is_bert_punc))
+}
+
 /// Decodes label strings (lenient: unparseable labels read as `O`).
 pub fn decode_labels<'a, S: AsRef<str>>(labels: &'a [S]) -> Vec<WordSpan<'a>> {
     let tags: Vec<Tag<'a>> = labels

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::decode::{decode_with, is_symbol_word, Prefix, Tag};
+use crate::decode::{decode_with, is_skippable_word, is_symbol_word, Prefix, Tag};
 use crate::encoder::{fast, reference, EncoderRef};
 use crate::entities::{self, EntitySet, Match, MatchScratch};
 use crate::error::{Error, Result};
@@ -31,12 +31,18 @@ pub struct TagOptions {
     /// `false` (the default) drops them: such a slot (`track` "🎵", `timeRange`
     /// "!") is never what an app wants.
     pub keep_symbol_slots: bool,
-    /// Leave words made only of symbols (emoji, punctuation) out of the
-    /// network's input: users type them between the words, and the tasks
-    /// were trained on text mostly without them. `true` (the default); entity
-    /// values lose such words too, so with `false` a value like "AC/DC" does
-    /// not match "AC/DC" in the input.
+    /// Leave words made only of emoji and other symbols that are not
+    /// punctuation (©, €, °) out of the network's input: users type them
+    /// between the words, and no task was trained with them. `true` (the
+    /// default); entity values lose such words too.
     pub skip_symbol_words: bool,
+    /// Also leave punctuation-only words out of the input (`!`, `?!`, `,`,
+    /// `(`; the tokenizer cuts each punctuation character into a word).
+    /// `false` by default: the health tasks need their punctuation
+    /// ("5-fluorouracil"); an app that runs only the voice tasks gains from
+    /// `true` (see the model card). Entity values keep their punctuation, so
+    /// with `true` a value like "AC/DC" does not match.
+    pub skip_punctuation_words: bool,
     /// Values injected at run time (see [`EntitySet`]); `None`: none.
     pub entities: Option<Arc<EntitySet>>,
     /// The log-probability bonus a match gives the labels of its type over
@@ -87,6 +93,7 @@ impl Default for TagOptions {
             min_slot_score: 0.0,
             keep_symbol_slots: false,
             skip_symbol_words: true,
+            skip_punctuation_words: false,
             entities: None,
             entity_bonus: DEFAULT_ENTITY_BONUS,
             intent_threshold: IntentThreshold::Model,
@@ -391,9 +398,19 @@ impl Tagger {
             let s = &mut *guard;
             self.tokenizer
                 .tokenize_into(text, &mut s.tokens, &mut s.tok_buf)?;
-            if options.skip_symbol_words {
-                s.tokens
-                    .retain_words(|w| !is_symbol_word(&text[w.start..w.end]));
+            if options.skip_symbol_words || options.skip_punctuation_words {
+                let (symbols, punct) = (options.skip_symbol_words, options.skip_punctuation_words);
+                s.tokens.retain_words(|w| {
+                    let word = &text[w.start..w.end];
+                    // A symbol word is punctuation or other symbols, never both
+                    // (the tokenizer cuts punctuation into words of their own).
+                    let skip = if is_skippable_word(word, false) {
+                        symbols
+                    } else {
+                        punct && is_symbol_word(word)
+                    };
+                    !skip
+                });
             }
             if s.tokens.words.is_empty() {
                 out.slots.clear();

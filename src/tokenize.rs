@@ -19,7 +19,7 @@ mod vocab;
 use std::ops::Range;
 use std::sync::Arc;
 
-pub use normalize::{pre_tokenize, BertNormalizer};
+pub use normalize::{is_bert_punc, pre_tokenize, BertNormalizer};
 pub use vocab::Vocab;
 
 use crate::error::{Error, Result};

@@ -109,18 +109,35 @@ fn slots_made_only_of_symbols_are_dropped_unless_kept() {
 }
 
 #[test]
-fn symbol_words_are_left_out_of_the_input_by_default() {
+fn symbol_words_are_left_out_of_the_input() {
     let t = tiny();
-    assert!(TagOptions::default().skip_symbol_words);
-    let pairs = [
-        ("play 🎵 some jazz 🎷 please", "play some jazz please"),
+    let d = TagOptions::default();
+    assert!(d.skip_symbol_words && !d.skip_punctuation_words);
+    let all_out = TagOptions {
+        skip_punctuation_words: true,
+        ..all_slots()
+    };
+    // (noisy, clean, options under which the network sees the clean text)
+    let cases = [
+        (
+            "play 🎵 some jazz 🎷🎷 please",
+            "play some jazz please",
+            all_slots(),
+        ),
+        (
+            "i take 200 mg of ibuprofen 💊 for my migraine ©",
+            "i take 200 mg of ibuprofen for my migraine",
+            all_slots(),
+        ),
         (
             "🎉 book a flight !! from boston ✈️ to denver … tomorrow :)",
             "book a flight from boston to denver tomorrow",
+            all_out.clone(),
         ),
         (
-            "i take 200 mg of ibuprofen 💊 for my migraine ?!",
-            "i take 200 mg of ibuprofen for my migraine",
+            "what's the weather in paris?!",
+            "what s the weather in paris",
+            all_out.clone(),
         ),
     ];
     // Each slot as its words without the symbol words.
@@ -128,18 +145,21 @@ fn symbol_words_are_left_out_of_the_input_by_default() {
         r.slots
             .iter()
             .map(|s| {
-                let w: Vec<&str> = text[s.start..s.end]
-                    .split_whitespace()
-                    .filter(|w| !picotag::decode::is_symbol_word(w))
-                    .collect();
+                let mut w = Vec::new();
+                picotag::tokenize::pre_tokenize(&text[s.start..s.end], |a, b| {
+                    let x = &text[s.start..s.end][a..b];
+                    if !picotag::decode::is_symbol_word(x) {
+                        w.push(x.to_string());
+                    }
+                });
                 (s.label.to_string(), w.join(" "))
             })
             .collect()
     };
     let mut slots = 0;
-    for (noisy, clean) in pairs {
-        let a = t.tag_utterance_with(noisy, &all_slots()).unwrap();
-        let b = t.tag_utterance_with(clean, &all_slots()).unwrap();
+    for (noisy, clean, opts) in cases {
+        let a = t.tag_utterance_with(noisy, &opts).unwrap();
+        let b = t.tag_utterance_with(clean, &opts).unwrap();
         // The network saw the same sub-tokens: the same slots and intents.
         assert_eq!(words(noisy, &a), words(clean, &b), "{noisy:?}");
         assert_eq!(a.intents, b.intents, "{noisy:?}");
@@ -155,8 +175,15 @@ fn symbol_words_are_left_out_of_the_input_by_default() {
         assert_ne!(t.tag_utterance_with(noisy, &kept).unwrap(), a, "{noisy:?}");
     }
     assert!(slots > 0);
-    // Only symbols: nothing to tag.
-    let r = t.tag_utterance_with("🎉 !! ✈️ …", &all_slots()).unwrap();
+    // Punctuation stays in the input by default; emoji only: nothing to tag.
+    let p = t
+        .tag_utterance_with("book , a flight", &all_slots())
+        .unwrap();
+    let q = t.tag_utterance_with("book a flight", &all_slots()).unwrap();
+    assert_ne!(p.intents, q.intents);
+    let r = t.tag_utterance_with("🎉 ✈️ 🎵🎷", &all_slots()).unwrap();
+    assert!(r.is_empty(), "{r:?}");
+    let r = t.tag_utterance_with("🎉 !! ✈️ …", &all_out).unwrap();
     assert!(r.is_empty(), "{r:?}");
 }
 

@@ -158,6 +158,12 @@ typedef struct picotag_options {
      * used for every task.
      */
     float intent_threshold;
+    /**
+     * Leave punctuation-only words (`!`, `?!`, `,`) out of the network's
+     * input, as emoji always are. Default false: the health tasks need
+     * their punctuation; an app that runs only voice tasks gains from true.
+     */
+    bool skip_punctuation_words;
 } picotag_options;
 
 /**

@@ -42,6 +42,10 @@ pub struct picotag_options {
     /// rejects); a negative value turns rejection off; a value in [0, 1] is
     /// used for every task.
     pub intent_threshold: f32,
+    /// Leave punctuation-only words (`!`, `?!`, `,`) out of the network's
+    /// input, as emoji always are. Default false: the health tasks need
+    /// their punctuation; an app that runs only voice tasks gains from true.
+    pub skip_punctuation_words: bool,
 }
 
 impl Default for picotag_options {
@@ -54,6 +58,7 @@ impl Default for picotag_options {
             min_slot_score: d.min_slot_score,
             entities: std::ptr::null(),
             entity_bonus: d.entity_bonus,
+            skip_punctuation_words: d.skip_punctuation_words,
             intent_threshold: match d.intent_threshold {
                 IntentThreshold::Model => f32::NAN,
                 IntentThreshold::Off => -1.0,
@@ -103,8 +108,9 @@ impl picotag_options {
             min_slot_score: self.min_slot_score,
             // Slots made only of symbols are always dropped through the C ABI.
             keep_symbol_slots: false,
-            // And left out of the network's input.
+            // Emoji and other symbols are left out of the network's input.
             skip_symbol_words: true,
+            skip_punctuation_words: self.skip_punctuation_words,
             // SAFETY: NULL or a live handle (contract above).
             entities: unsafe { self.entities.as_ref() }.map(|e| e.set.clone()),
             entity_bonus: self.entity_bonus,

@@ -1,14 +1,16 @@
 //! `calibrate`: stores in a `.ptag` file each intent head's out-of-scope
-//! ("none of these") threshold, measured on dev through the runtime, without
-//! touching the weights (what `compress --reject-tpr` does for a new file).
+//! ("none of these") threshold, measured on dev through the runtime, and the
+//! dev scores when the file has none, without touching the weights (what
+//! `compress --reject-tpr` does for a new file).
 
 use std::path::PathBuf;
 
 use clap::Args;
 use picotag::format::{ModelFile, ModelWriter, OpenOptions};
 
-use crate::compress::{dev_sets, reject::calibrate};
+use crate::compress::{dev_scores, dev_sets, reject::calibrate};
 use crate::error::{Error, Result};
+use crate::recipe::{recipe_views, training_recipe};
 
 /// `calibrate` arguments.
 #[derive(Debug, Clone, Args)]
@@ -45,6 +47,14 @@ pub fn run(a: &CalibrateArgs) -> Result<()> {
     let sets = dev_sets(f.meta(), &dev)?;
     let mut w = ModelWriter::from_file(&f)?;
     let th = calibrate(&mut w, &a.model, &sets, a.tpr)?;
+    // The file's dev scores, when it carries none (e.g. after `reencode`).
+    if !w.meta_mut().scores.contains_key("tasks") {
+        let views = match training_recipe(w.meta_mut()) {
+            Some(r) => recipe_views(&r)?,
+            None => None,
+        };
+        w.meta_mut().scores = dev_scores(&a.model, &sets, views.as_ref())?;
+    }
     if th.is_empty() {
         return Err(Error::Spec(format!(
             "{}: no task with an intent head and a dev set",

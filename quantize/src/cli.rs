@@ -24,6 +24,9 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Build a model from a recipe file: teacher, student, compression,
+    /// evaluation and model card, each stage resumable.
+    Build(crate::build::BuildArgs),
     /// Train (or resume) a multi-task teacher.
     Train(TrainArgs),
     /// Distil a teacher checkpoint into a smaller student (resumable like `train`).
@@ -64,6 +67,7 @@ pub enum Cmd {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
+        Cmd::Build(a) => crate::build::run(&a),
         Cmd::Train(a) => crate::train::args::run(&a),
         Cmd::Distill(a) => crate::distill::args::run(&a),
         Cmd::Eval(a) => crate::eval::args::run_eval(&a),

@@ -1,6 +1,7 @@
 //! picotag-quantize: trains, evaluates and (later) compresses picotag models.
 
 pub mod bench;
+pub mod build;
 pub mod calibrate;
 pub mod cli;
 pub mod compress;

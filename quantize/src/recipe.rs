@@ -153,6 +153,13 @@ pub struct TaskRecipe {
     /// Intents left out of training and of the dev scores.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hold_out: Vec<String>,
+    /// Train on the first N sentences only (0: all).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub limit: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl From<&TaskSpec> for TaskRecipe {
@@ -166,6 +173,7 @@ impl From<&TaskSpec> for TaskRecipe {
             asr_augment: t.asr_augment,
             domain: t.domain.clone(),
             hold_out: t.hold_out.clone(),
+            limit: t.limit,
         }
     }
 }

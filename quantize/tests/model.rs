@@ -65,6 +65,7 @@ fn every_trainable_parameter_gets_a_gradient() {
             asr_augment: false,
             domain: None,
             hold_out: Vec::new(),
+            limit: 0,
         }],
         init: InitFrom::Random(arch.clone(), tk.clone()),
         epochs: 1,

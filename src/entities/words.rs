@@ -5,7 +5,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-use crate::decode::is_symbol_word;
+use crate::decode::is_skippable_word;
 use crate::tokenize::{pre_tokenize, BertNormalizer};
 
 /// The hasher of words and values (fixed seed: a set's layout does not depend
@@ -98,13 +98,13 @@ impl Normalize {
 
     /// The normalized words of `text` (the tokenizer's pre-tokenizer: split
     /// on whitespace, each punctuation character a word), without the words
-    /// made only of symbols (the tagger leaves those out of its input, see
-    /// [`crate::TagOptions::skip_symbol_words`]).
+    /// made only of emoji and other non-punctuation symbols (the tagger
+    /// leaves those out of its input, see [`crate::TagOptions::skip_symbol_words`]).
     pub(crate) fn words(&self, text: &str, buf: &mut NormBuf, mut word: impl FnMut(&str)) {
         self.run(text, buf);
         let t = buf.out.as_str();
         pre_tokenize(t, |s, e| {
-            if !is_symbol_word(&t[s..e]) {
+            if !is_skippable_word(&t[s..e], false) {
                 word(&t[s..e])
             }
         });

@@ -107,7 +107,7 @@ pub fn resolve_dataset(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// A task given on the command line:
-/// `NAME=DIR[,weight=λ][,asr=1|aug][,domain=D][,hold-out=I1+I2]` or
+/// `NAME=DIR[,weight=λ][,asr=1|aug][,domain=D][,hold-out=I1+I2][,limit=N]` or
 /// `NAME=train=PATH,dev=PATH[,…]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSpec {
@@ -134,6 +134,8 @@ pub struct TaskSpec {
     /// labels hold several) is one of them. For measuring out-of-scope
     /// rejection on intents the model never saw.
     pub hold_out: Vec<String>,
+    /// Train on the first N sentences only (`limit=N`; 0: all).
+    pub limit: usize,
 }
 
 impl TaskSpec {
@@ -146,7 +148,7 @@ impl TaskSpec {
             return Err(bad("task name must be non-empty, without '.' or spaces"));
         }
         let (mut dir, mut train, mut dev, mut weight, mut asr) = (None, None, None, 1.0f32, false);
-        let (mut domain, mut asr_augment, mut hold_out) = (None, false, Vec::new());
+        let (mut domain, mut asr_augment, mut hold_out, mut limit) = (None, false, Vec::new(), 0);
         for item in rest.split(',') {
             match item.split_once('=') {
                 Some(("train", p)) => train = Some(PathBuf::from(p)),
@@ -163,6 +165,9 @@ impl TaskSpec {
                     }
                 }
                 Some(("domain", d)) if !d.trim().is_empty() => domain = Some(d.trim().to_string()),
+                Some(("limit", v)) => {
+                    limit = v.parse().map_err(|_| bad("limit must be a whole number"))?
+                }
                 Some(("hold-out", v)) => {
                     hold_out = v.split('+').map(|i| i.trim().to_string()).collect();
                     if hold_out.iter().any(String::is_empty) {
@@ -187,6 +192,7 @@ impl TaskSpec {
             asr_augment,
             domain,
             hold_out,
+            limit,
         })
     }
 }

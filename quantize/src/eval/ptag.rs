@@ -49,7 +49,20 @@ pub fn eval_model_in(
     sentences: Vec<Sentence>,
     view: Option<&TaskView>,
 ) -> Result<Report> {
-    let p = Predictor::open(path, task, view, SymbolHandling::default())?;
+    eval_model_gated(path, task, sentences, view, None)
+}
+
+/// [`eval_model_in`] with the has-slot gate at `gate` (`None`: off): the
+/// figure an app gets with the runtime's default options at `Some(0.5)`.
+pub fn eval_model_gated(
+    path: &Path,
+    task: &str,
+    sentences: Vec<Sentence>,
+    view: Option<&TaskView>,
+    gate: Option<f32>,
+) -> Result<Report> {
+    let mut p = Predictor::open(path, task, view, SymbolHandling::default())?;
+    p.opts.has_slot_threshold = gate;
     let mut m = Metric::default();
     for s in sentences {
         let (pred, intent) = p.predict(&s)?;
@@ -70,9 +83,14 @@ pub enum SymbolHandling {
     /// Input words, but slots made only of them are dropped
     /// (`skip_symbol_words: false`, `keep_symbol_slots: false`).
     DropSlots,
-    /// Left out of the input (the runtime's default options).
+    /// Emoji and other non-punctuation symbols left out of the input,
+    /// punctuation kept (slots made only of it dropped): the runtime's
+    /// default options.
     #[default]
-    SkipWords,
+    SkipSymbols,
+    /// Every symbol word left out of the input, punctuation too
+    /// (`skip_punctuation_words: true`).
+    SkipAll,
 }
 
 /// Tags data sentences with one task of a `.ptag` model the way
@@ -103,7 +121,11 @@ impl<'v> Predictor<'v> {
             has_slot_threshold: None,
             min_slot_score: 0.0,
             keep_symbol_slots: symbols == SymbolHandling::Keep,
-            skip_symbol_words: symbols == SymbolHandling::SkipWords,
+            skip_symbol_words: matches!(
+                symbols,
+                SymbolHandling::SkipSymbols | SymbolHandling::SkipAll
+            ),
+            skip_punctuation_words: symbols == SymbolHandling::SkipAll,
             intent_threshold: IntentThreshold::Off,
             ..TagOptions::default()
         };

@@ -114,8 +114,8 @@ pub struct SymbolReport {
     pub rate: f64,
     /// The RNG seed.
     pub seed: u64,
-    /// Symbol words kept, dropped as slots, and left out of the input (the
-    /// runtime's default), in that order.
+    /// Symbol words kept, dropped as slots, emoji left out of the input (the
+    /// runtime's default), all left out, in that order.
     pub settings: Vec<Setting>,
 }
 
@@ -171,7 +171,8 @@ pub fn symbol_noise(
     for handling in [
         SymbolHandling::Keep,
         SymbolHandling::DropSlots,
-        SymbolHandling::SkipWords,
+        SymbolHandling::SkipSymbols,
+        SymbolHandling::SkipAll,
     ] {
         let p = Predictor::open(path, task, view, handling)?;
         let clean = score(&p, sentences, None)?;

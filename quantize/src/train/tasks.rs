@@ -59,6 +59,9 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
     for spec in &r.tasks {
         let mut train = load_split(&spec.train)?;
         train.retain(|s| !has_intent_in(s, &spec.hold_out));
+        if spec.limit > 0 {
+            train.truncate(spec.limit);
+        }
         // Sentence and form of each training sentence (asr=aug only).
         let mut forms: Vec<(u32, bool)> = Vec::new();
         if spec.asr && spec.asr_augment {

@@ -160,6 +160,7 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::recipe::Recipe {
                 asr_augment: false,
                 domain: None,
                 hold_out: Vec::new(),
+                limit: 0,
             },
             TaskRecipe {
                 name: "bio".into(),
@@ -170,6 +171,7 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::recipe::Recipe {
                 asr_augment: false,
                 domain: None,
                 hold_out: Vec::new(),
+                limit: 0,
             },
         ],
         init: InitFrom::Random(arch, tk),

@@ -1,0 +1,457 @@
+//! `build RECIPE`: teacher → student → compress → eval → model card, from one
+//! recipe file. Each stage is the building-block command (`train`,
+//! `distill`, `compress`, `reencode`, `eval`) run with the arguments the
+//! recipe gives; each resumes after a kill (the training stages from their
+//! last checkpoint) and is skipped once done (`runs/NAME/STAGE.done`).
+
+pub mod card;
+pub mod recipe;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, Parser, ValueEnum};
+use picotag::format::ModelFile;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::Cli;
+use crate::compress::dev_sets;
+use crate::data::load_split;
+use crate::error::{Error, Result};
+use crate::eval::ptag::eval_model_gated;
+use crate::eval::unified_view;
+use recipe::{LoadedRecipe, RecipeFile};
+
+/// The stages, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Train the multi-task teacher.
+    Teacher,
+    /// Distil the student (when the recipe has one).
+    Student,
+    /// Write the int8 `.ptag` (and an f32 one for the card's comparison).
+    Compress,
+    /// Dev figures of both files, has-slot gate off and on.
+    Eval,
+    /// Write the model card.
+    Card,
+}
+
+const STAGES: [Stage; 5] = [
+    Stage::Teacher,
+    Stage::Student,
+    Stage::Compress,
+    Stage::Eval,
+    Stage::Card,
+];
+
+/// `build` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// The recipe file (TOML; see recipes/README.md).
+    pub recipe: PathBuf,
+    /// Run only this stage (its inputs must exist). Repeatable.
+    #[arg(long, value_enum)]
+    pub only: Vec<Stage>,
+    /// The folder of run folders (`DIR/NAME` holds the stages' work).
+    #[arg(long, default_value = "runs")]
+    pub runs: PathBuf,
+    /// Write the model here instead of the recipe's `output`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Where a build keeps its work.
+pub struct BuildPaths {
+    /// `runs/NAME`.
+    pub run: PathBuf,
+    /// The `.ptag` written.
+    pub output: PathBuf,
+    /// The f32 `.ptag` the card compares with.
+    pub f32_model: PathBuf,
+    /// The model card.
+    pub card: PathBuf,
+}
+
+impl BuildPaths {
+    fn new(r: &LoadedRecipe, a: &BuildArgs) -> BuildPaths {
+        let run = a.runs.join(&r.file.name);
+        let output = a.out.clone().unwrap_or_else(|| r.resolve(&r.file.output));
+        let card = if output.file_name().is_some_and(|n| n == "model.ptag") {
+            output.with_file_name("MODEL.md")
+        } else {
+            output.with_extension("md")
+        };
+        BuildPaths {
+            f32_model: run.join("f32.ptag"),
+            run,
+            output,
+            card,
+        }
+    }
+
+    fn done(&self, s: Stage) -> PathBuf {
+        self.run.join(format!("{}.done", stage_name(s)))
+    }
+
+    /// The checkpoint that gets compressed: the student's best, else the teacher's.
+    pub fn final_checkpoint(&self, f: &RecipeFile) -> PathBuf {
+        let stage = if f.student.is_some() {
+            "student"
+        } else {
+            "teacher"
+        };
+        self.run.join(stage).join("best")
+    }
+}
+
+fn stage_name(s: Stage) -> &'static str {
+    match s {
+        Stage::Teacher => "teacher",
+        Stage::Student => "student",
+        Stage::Compress => "compress",
+        Stage::Eval => "eval",
+        Stage::Card => "card",
+    }
+}
+
+/// What `STAGE.done` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageDone {
+    /// Wall-clock seconds of the stage's last (completing) run.
+    pub seconds: f64,
+}
+
+/// Runs a building-block command given as arguments (without the program name).
+fn run_command(args: &[String]) -> Result<()> {
+    eprintln!("== picotag-quantize {}", args.join(" "));
+    let cli = Cli::try_parse_from(
+        std::iter::once("picotag-quantize".to_string()).chain(args.iter().cloned()),
+    )
+    .map_err(|e| Error::Spec(format!("build: bad arguments for {:?}: {e}", args.first())))?;
+    crate::cli::run(cli)
+}
+
+/// Runs `build`.
+pub fn run(a: &BuildArgs) -> Result<()> {
+    let r = LoadedRecipe::load(&a.recipe)?;
+    let p = BuildPaths::new(&r, a);
+    std::fs::create_dir_all(&p.run).map_err(|e| Error::io(&p.run, e))?;
+    for stage in STAGES {
+        if !a.only.is_empty() && !a.only.contains(&stage) {
+            continue;
+        }
+        if stage == Stage::Student && r.file.student.is_none() {
+            continue;
+        }
+        let done = p.done(stage);
+        if a.only.is_empty() && done.is_file() {
+            eprintln!("== {}: done before ({})", stage_name(stage), done.display());
+            continue;
+        }
+        let t0 = Instant::now();
+        match stage {
+            Stage::Teacher => run_command(&teacher_args(&r, &p)?)?,
+            Stage::Student => run_command(&student_args(&r, &p)?)?,
+            Stage::Compress => compress(&r, &p)?,
+            Stage::Eval => evaluate(&r, &p)?,
+            Stage::Card => card::write(&r, &p)?,
+        }
+        let d = StageDone {
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        crate::model::write_json(&done, &d)?;
+    }
+    summary(&r, &p)
+}
+
+fn teacher_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
+    let t = &r.file.teacher;
+    let mut v: Vec<String> = vec!["train".into(), "--resume".into()];
+    v.extend(["--out".into(), p.run.join("teacher").display().to_string()]);
+    match t.init.as_str() {
+        "minilm" => v.extend(["--init".into(), minilm()?.display().to_string()]),
+        "random" => {
+            v.extend(["--init".into(), "random".into()]);
+            let tok = tokenizer_file(r, p)?;
+            v.extend(["--tokenizer".into(), tok.display().to_string()]);
+            if let Some(s) = &t.shape {
+                v.extend(shape_args(s));
+            }
+        }
+        dir => v.extend([
+            "--init".into(),
+            r.resolve(Path::new(dir)).display().to_string(),
+        ]),
+    }
+    for task in &r.file.tasks {
+        v.extend(["--task".into(), r.task_arg(task)?]);
+    }
+    v.extend([
+        "--epochs".into(),
+        t.epochs.to_string(),
+        "--lr".into(),
+        t.lr.to_string(),
+        "--batch-size".into(),
+        t.batch_size.to_string(),
+        "--max-len".into(),
+        t.max_len.to_string(),
+        "--warmup".into(),
+        t.warmup.to_string(),
+        "--schedule".into(),
+        t.schedule.clone(),
+        "--aux".into(),
+        if t.aux.is_empty() {
+            "none".into()
+        } else {
+            t.aux.join(",")
+        },
+        "--aux-weight".into(),
+        t.aux_weight.to_string(),
+        "--seed".into(),
+        t.seed.to_string(),
+        "--save-every".into(),
+        "100".into(),
+    ]);
+    if t.train_word_embeddings {
+        v.push("--train-word-embeddings".into());
+    }
+    if let Some(n) = t.dev_limit {
+        v.extend(["--dev-limit".into(), n.to_string()]);
+    }
+    Ok(v)
+}
+
+fn shape_args(s: &recipe::Shape) -> Vec<String> {
+    vec![
+        "--layers".into(),
+        s.layers.to_string(),
+        "--hidden".into(),
+        s.hidden.to_string(),
+        "--heads".into(),
+        s.heads.to_string(),
+        "--intermediate".into(),
+        s.intermediate.to_string(),
+    ]
+}
+
+fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
+    let Some(s) = &r.file.student else {
+        return Err(Error::Spec("the recipe has no [student]".into()));
+    };
+    let mut v: Vec<String> = vec!["distill".into(), "--resume".into()];
+    v.extend(["--out".into(), p.run.join("student").display().to_string()]);
+    v.extend([
+        "--teacher".into(),
+        p.run.join("teacher").join("best").display().to_string(),
+    ]);
+    for task in &r.file.tasks {
+        v.extend(["--task".into(), r.task_arg(task)?]);
+    }
+    v.extend(shape_args(&s.shape));
+    if !s.init_layers.is_empty() {
+        let l: Vec<String> = s.init_layers.iter().map(usize::to_string).collect();
+        v.extend(["--init-layers".into(), l.join(",")]);
+    }
+    if let Some(k) = s.embedding_rank {
+        v.extend(["--embedding-rank".into(), k.to_string()]);
+    }
+    if s.project_embeddings {
+        v.push("--project-embeddings".into());
+    }
+    if s.train_word_embeddings {
+        v.push("--train-word-embeddings".into());
+    }
+    v.extend([
+        "--epochs".into(),
+        s.epochs.to_string(),
+        "--lr".into(),
+        s.lr.to_string(),
+        "--temperature".into(),
+        s.temperature.to_string(),
+        "--alpha-kd".into(),
+        s.alpha_kd.to_string(),
+        "--alpha-gold".into(),
+        s.alpha_gold.to_string(),
+        "--hidden-mse".into(),
+        s.hidden_mse.to_string(),
+        "--aux-weight".into(),
+        s.aux_weight.to_string(),
+        "--batch-size".into(),
+        s.batch_size.to_string(),
+        "--max-len".into(),
+        r.file.teacher.max_len.to_string(),
+        "--seed".into(),
+        s.seed.to_string(),
+        "--save-every".into(),
+        "100".into(),
+    ]);
+    if let Some(n) = s.dev_limit {
+        v.extend(["--dev-limit".into(), n.to_string()]);
+    }
+    Ok(v)
+}
+
+/// The pretrained MiniLM folder, fetched by `scripts/fetch-teacher.sh`.
+fn minilm() -> Result<PathBuf> {
+    let dir = std::env::var_os("PICOTAG_TEACHER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".cache/teacher/all-minilm-l6-v2"));
+    if dir.join("model.safetensors").is_file() {
+        Ok(dir)
+    } else {
+        Err(Error::Spec(format!(
+            "teacher.init = \"minilm\": no model in {} (run scripts/fetch-teacher.sh, or set PICOTAG_TEACHER_DIR)",
+            dir.display()
+        )))
+    }
+}
+
+/// The recipe's tokenizer as a `tokenizer.json` file (a `.ptag`'s is written
+/// into the run folder).
+fn tokenizer_file(r: &LoadedRecipe, p: &BuildPaths) -> Result<PathBuf> {
+    let Some(t) = &r.file.teacher.tokenizer else {
+        return Err(Error::Spec("teacher.tokenizer is missing".into()));
+    };
+    let t = r.resolve(t);
+    if t.extension().is_some_and(|e| e == "ptag") {
+        let f = ModelFile::open(&t, Default::default())?;
+        let out = p.run.join("tokenizer.json");
+        std::fs::write(&out, f.tokenizer_json()?).map_err(|e| Error::io(&out, e))?;
+        Ok(out)
+    } else {
+        Ok(t)
+    }
+}
+
+fn compress(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
+    let ck = p.final_checkpoint(&r.file);
+    let c = &r.file.compress;
+    let raw = p.run.join("model-with-aux.ptag");
+    let mut v: Vec<String> = vec![
+        "compress".into(),
+        "--checkpoint".into(),
+        ck.display().to_string(),
+        "--out".into(),
+        raw.display().to_string(),
+        "--embeddings".into(),
+        c.embeddings.clone(),
+        "--reject-tpr".into(),
+        c.reject_tpr.to_string(),
+    ];
+    run_command(&v)?;
+    if let Some(dir) = p.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    if c.drop_aux {
+        run_command(&[
+            "reencode".into(),
+            "--model".into(),
+            raw.display().to_string(),
+            "--out".into(),
+            p.output.display().to_string(),
+            "--drop-aux".into(),
+        ])?;
+    } else {
+        std::fs::copy(&raw, &p.output).map_err(|e| Error::io(&p.output, e))?;
+    }
+    v = vec![
+        "compress".into(),
+        "--checkpoint".into(),
+        ck.display().to_string(),
+        "--out".into(),
+        p.f32_model.display().to_string(),
+        "--fp32".into(),
+        "--no-eval".into(),
+    ];
+    run_command(&v)
+}
+
+/// Dev figures of one file on one task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskFigures {
+    /// Task.
+    pub task: String,
+    /// Dev sentences.
+    pub sentences: usize,
+    /// Slot F1 (int8, gate off).
+    pub int8_f1: f64,
+    /// Slot F1 (int8, gate at 0.5: the runtime's default options).
+    pub int8_f1_gate: f64,
+    /// Slot F1 (f32, gate off).
+    pub f32_f1: f64,
+    /// Intent accuracy (int8, f32), for tasks with intents.
+    pub intent: Option<(f64, f64)>,
+}
+
+fn evaluate(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
+    let file = ModelFile::open(&p.output, Default::default())?;
+    let sets = dev_sets(file.meta(), &[])?;
+    let mut out = Vec::new();
+    for (task, data) in sets {
+        let view = unified_view(file.meta(), &task)?;
+        let data_s = load_split(&data)?;
+        let ev = |m: &Path, gate| eval_model_gated(m, &task, data_s.clone(), view.as_ref(), gate);
+        let (i8_off, i8_on, f32_off) = (
+            ev(&p.output, None)?,
+            ev(&p.output, Some(0.5))?,
+            ev(&p.f32_model, None)?,
+        );
+        eprintln!(
+            "{task}: dev F1 int8 {:.2} (gate on {:.2}), f32 {:.2}",
+            100.0 * i8_off.f1,
+            100.0 * i8_on.f1,
+            100.0 * f32_off.f1
+        );
+        out.push(TaskFigures {
+            task: task.clone(),
+            sentences: i8_off.sentences,
+            int8_f1: i8_off.f1,
+            int8_f1_gate: i8_on.f1,
+            f32_f1: f32_off.f1,
+            intent: i8_off.intent_accuracy.zip(f32_off.intent_accuracy),
+        });
+    }
+    let _ = r;
+    crate::model::write_json(&p.run.join("eval.json"), &out)
+}
+
+fn summary(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
+    let size = std::fs::metadata(&p.output).map(|m| m.len()).ok();
+    eprintln!("== {}: {}", r.file.name, p.output.display());
+    if let Some(n) = size {
+        eprintln!(
+            "   size {n} bytes ({:.2} MiB)",
+            n as f64 / (1024.0 * 1024.0)
+        );
+    }
+    if let Ok(figs) = card::read_eval(p) {
+        for f in figs {
+            eprintln!(
+                "   {}: dev slot F1 {:.2} int8 ({:.2} with the gate), {:.2} f32{}",
+                f.task,
+                100.0 * f.int8_f1,
+                100.0 * f.int8_f1_gate,
+                100.0 * f.f32_f1,
+                f.intent
+                    .map(|(a, _)| format!(", intent {:.2}", 100.0 * a))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    for s in STAGES {
+        if let Ok(d) = card::read_done(p, s) {
+            eprintln!("   {:<8} {:>8.1} s", stage_name(s), d.seconds);
+        }
+    }
+    if p.card.is_file() {
+        eprintln!("   card {}", p.card.display());
+    }
+    Ok(())
+}
+
+/// The stage names, for messages.
+pub fn stage_label(s: Stage) -> &'static str {
+    stage_name(s)
+}
