@@ -60,6 +60,9 @@ pub struct BuildArgs {
     /// Write the model here instead of the recipe's `output`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Task data paths start here instead of the recipe's `data_root`.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
 }
 
 /// Where a build keeps its work.
@@ -135,7 +138,7 @@ fn run_command(args: &[String]) -> Result<()> {
 
 /// Runs `build`.
 pub fn run(a: &BuildArgs) -> Result<()> {
-    let r = LoadedRecipe::load(&a.recipe)?;
+    let r = LoadedRecipe::load(&a.recipe, a.data.as_deref())?;
     let p = BuildPaths::new(&r, a);
     std::fs::create_dir_all(&p.run).map_err(|e| Error::io(&p.run, e))?;
     for stage in STAGES {
@@ -155,7 +158,7 @@ pub fn run(a: &BuildArgs) -> Result<()> {
             Stage::Teacher => run_command(&teacher_args(&r, &p)?)?,
             Stage::Student => run_command(&student_args(&r, &p)?)?,
             Stage::Compress => compress(&r, &p)?,
-            Stage::Eval => evaluate(&r, &p)?,
+            Stage::Eval => evaluate(&p)?,
             Stage::Card => card::write(&r, &p)?,
         }
         let d = StageDone {
@@ -186,7 +189,7 @@ fn teacher_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
         ]),
     }
     for task in &r.file.tasks {
-        v.extend(["--task".into(), r.task_arg(task)?]);
+        v.extend(["--task".into(), r.task_arg(task, t.domains)?]);
     }
     v.extend([
         "--epochs".into(),
@@ -247,7 +250,7 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
         p.run.join("teacher").join("best").display().to_string(),
     ]);
     for task in &r.file.tasks {
-        v.extend(["--task".into(), r.task_arg(task)?]);
+        v.extend(["--task".into(), r.task_arg(task, true)?]);
     }
     v.extend(shape_args(&s.shape));
     if !s.init_layers.is_empty() {
@@ -385,7 +388,7 @@ pub struct TaskFigures {
     pub intent: Option<(f64, f64)>,
 }
 
-fn evaluate(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
+fn evaluate(p: &BuildPaths) -> Result<()> {
     let file = ModelFile::open(&p.output, Default::default())?;
     let sets = dev_sets(file.meta(), &[])?;
     let mut out = Vec::new();
@@ -413,7 +416,6 @@ fn evaluate(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
             intent: i8_off.intent_accuracy.zip(f32_off.intent_accuracy),
         });
     }
-    let _ = r;
     crate::model::write_json(&p.run.join("eval.json"), &out)
 }
 

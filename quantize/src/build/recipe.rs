@@ -1,8 +1,8 @@
 //! The recipe file of `build` (TOML, `version = 1`): the tasks, the
 //! teacher, the student, compression and the output. Unknown keys and bad
 //! values are errors that name the key. Relative paths are relative to the
-//! recipe file's folder; `data_root` (or `$PICOTAG_DATA`) is the folder task
-//! `data` paths start from. Field by field: `recipes/README.md`.
+//! recipe file's folder; `data_root` (or `build --data DIR`) is the folder
+//! task `data` paths start from. Field by field: `recipes/README.md`.
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +25,7 @@ pub struct RecipeFile {
     /// `NAME.md` for `NAME.ptag`, goes beside it).
     pub output: PathBuf,
     /// Where task `data` paths start (default: the recipe's folder);
-    /// `$PICOTAG_DATA` overrides it.
+    /// `build --data DIR` overrides it.
     #[serde(default)]
     pub data_root: Option<PathBuf>,
     /// The tasks (datasets), at least one.
@@ -155,6 +155,11 @@ pub struct Teacher {
     /// Score at most N dev sentences per task after each epoch.
     #[serde(default)]
     pub dev_limit: Option<usize>,
+    /// Whether the tasks' `domain`s reach the teacher (its has-slot heads
+    /// then learn "no" from other domains' sentences); the student always
+    /// gets them.
+    #[serde(default = "yes")]
+    pub domains: bool,
 }
 
 /// An encoder's shape.
@@ -295,14 +300,14 @@ pub struct LoadedRecipe {
 }
 
 impl LoadedRecipe {
-    /// Reads and checks a recipe file.
-    pub fn load(path: &Path) -> Result<LoadedRecipe> {
+    /// Reads and checks a recipe file; `data_root` replaces the recipe's.
+    pub fn load(path: &Path, data_root: Option<&Path>) -> Result<LoadedRecipe> {
         let text = crate::error::read_text(path)?;
         let file: RecipeFile = toml::from_str(&text)
             .map_err(|e| Error::Spec(format!("{}: {}", path.display(), e.to_string().trim())))?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let data_root = match std::env::var_os("PICOTAG_DATA") {
-            Some(d) => PathBuf::from(d),
+        let data_root = match data_root {
+            Some(d) => d.to_path_buf(),
             None => dir.join(file.data_root.clone().unwrap_or_default()),
         };
         let r = LoadedRecipe {
@@ -418,8 +423,9 @@ impl LoadedRecipe {
         Ok(())
     }
 
-    /// The `--task` argument of task `t` for `train`/`distill`.
-    pub fn task_arg(&self, t: &TaskEntry) -> Result<String> {
+    /// The `--task` argument of task `t` for `train`/`distill` (`domain`:
+    /// with the task's domain).
+    pub fn task_arg(&self, t: &TaskEntry, domain: bool) -> Result<String> {
         let root = &self.data_root;
         let mut s = match (&t.data, &t.train, &t.dev) {
             (Some(d), _, _) => format!("{}={}", t.name, root.join(d).display()),
@@ -451,7 +457,7 @@ impl LoadedRecipe {
                 spec.train.display()
             )));
         }
-        if let Some(d) = &t.domain {
+        if let Some(d) = t.domain.as_ref().filter(|_| domain) {
             s += &format!(",domain={d}");
         }
         match t.asr {

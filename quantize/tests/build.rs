@@ -1,0 +1,136 @@
+//! `build RECIPE`: recipes/tiny.toml end to end (teacher, student, compress,
+//! eval, card), resuming, and the errors of bad recipe files.
+
+use std::path::{Path, PathBuf};
+
+use picotag::Tagger;
+use picotag_quantize::build::recipe::LoadedRecipe;
+use picotag_quantize::build::{run, BuildArgs};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn the_tiny_recipe_builds_a_model_that_tags_and_a_card_with_its_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tiny.ptag");
+    let args = BuildArgs {
+        recipe: repo().join("recipes/tiny.toml"),
+        only: vec![],
+        runs: tmp.path().join("runs"),
+        out: Some(out.clone()),
+        data: None,
+    };
+    run(&args).unwrap();
+    let t = Tagger::open(&out).unwrap();
+    assert_eq!(t.tasks().len(), 1);
+    let r = t
+        .tag_utterance("book a table for four in paris tomorrow")
+        .unwrap();
+    assert!(!r.slots.is_empty(), "{r:?}");
+    // The card lists the task, its data and its measured figures.
+    let card = std::fs::read_to_string(tmp.path().join("tiny.md")).unwrap();
+    for want in [
+        "# tiny",
+        "| assistant | 300 | 60 | artist, city, genre, party_size, time | BookRestaurant, GetWeather, PlayMusic |",
+        "## Dev figures",
+        "| task | dev sentences | int8 | int8, gate | f32 | intent int8 / f32 |",
+        "Out-of-scope",
+        "| teacher |",
+        "```toml",
+    ] {
+        assert!(card.contains(want), "card lacks {want:?}:\n{card}");
+    }
+    let row = card
+        .lines()
+        .find(|l| l.starts_with("| assistant | 60 |"))
+        .unwrap();
+    let f1: f64 = row.split('|').nth(3).unwrap().trim().parse().unwrap();
+    assert!(f1 > 50.0, "{row}");
+    // Run again: every stage is done, nothing changes.
+    let before = std::fs::read(&out).unwrap();
+    run(&args).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+}
+
+fn recipe_error(text: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("r.toml");
+    std::fs::write(&p, text).unwrap();
+    LoadedRecipe::load(&p, None).unwrap_err().to_string()
+}
+
+const GOOD: &str = r#"
+version = 1
+name = "x"
+output = "x.ptag"
+[[tasks]]
+name = "a"
+data = "d"
+[teacher]
+init = "minilm"
+epochs = 1
+lr = 1e-4
+"#;
+
+#[test]
+fn bad_recipes_name_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("r.toml");
+    std::fs::write(&p, GOOD).unwrap();
+    LoadedRecipe::load(&p, None).unwrap();
+    let cases = [
+        (GOOD.replace("version = 1", "version = 2"), "`version`"),
+        (
+            GOOD.replace("lr = 1e-4", "lr = 1e-4\nlearning_rate = 3"),
+            "learning_rate",
+        ),
+        (GOOD.replace("epochs = 1", "epochs = \"one\""), "epochs"),
+        (GOOD.replace("epochs = 1", "epochs = 0"), "`teacher.epochs`"),
+        (GOOD.replace("x.ptag", "x.bin"), "`output`"),
+        (
+            GOOD.replace("data = \"d\"", "train = \"t\""),
+            "`tasks[0].data`",
+        ),
+        (
+            GOOD.replace("name = \"a\"", "name = \"a b\""),
+            "`tasks[0].name`",
+        ),
+        (
+            GOOD.replace("init = \"minilm\"", "init = \"random\""),
+            "`teacher.init`",
+        ),
+        (
+            GOOD.replace("[teacher]", "[compress]\nembeddings = \"i4\"\n[teacher]"),
+            "`compress.embeddings`",
+        ),
+        (
+            GOOD.replace("lr = 1e-4", "lr = 1e-4\naux = [\"pos\"]"),
+            "`teacher.aux`",
+        ),
+        (
+            GOOD.replace("data = \"d\"", "data = \"d\"\nasr = \"maybe\""),
+            "asr",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = recipe_error(&text);
+        assert!(e.contains(want), "{want:?} not in {e:?}");
+    }
+}
+
+#[test]
+fn every_recipe_in_the_repository_loads() {
+    let mut n = 0;
+    for dir in [repo().join("recipes"), repo().join("recipes/experiments")] {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                LoadedRecipe::load(&p, None).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 3, "{n} recipes");
+}
