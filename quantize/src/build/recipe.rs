@@ -387,7 +387,7 @@ impl LoadedRecipe {
         if t.epochs == 0 {
             return bad("teacher.epochs", "at least 1");
         }
-        if !(t.lr > 0.0) {
+        if t.lr.is_nan() || t.lr <= 0.0 {
             return bad("teacher.lr", "must be positive");
         }
         if !["mixed", "sequential"].contains(&t.schedule.as_str()) {
@@ -407,7 +407,7 @@ impl LoadedRecipe {
             if s.epochs == 0 {
                 return bad("student.epochs", "at least 1");
             }
-            if !(s.lr > 0.0) {
+            if s.lr.is_nan() || s.lr <= 0.0 {
                 return bad("student.lr", "must be positive");
             }
             if !s.init_layers.is_empty() && s.init_layers.len() != s.shape.layers {
