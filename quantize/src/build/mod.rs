@@ -14,7 +14,6 @@ use clap::{Args, Parser, ValueEnum};
 use picotag::format::ModelFile;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::Cli;
 use crate::compress::dev_sets;
 use crate::data::load_split;
 use crate::error::{Error, Result};
@@ -126,14 +125,30 @@ pub struct StageDone {
     pub seconds: f64,
 }
 
-/// Runs a building-block command given as arguments (without the program name).
+/// A building-block command's arguments, parsed as its subcommand would be.
+#[derive(Debug, Parser)]
+#[command(no_binary_name = true)]
+struct Sub<A: Args> {
+    #[command(flatten)]
+    args: A,
+}
+
+fn parse<A: Args>(args: &[String]) -> Result<A> {
+    Sub::<A>::try_parse_from(&args[1..])
+        .map(|s| s.args)
+        .map_err(|e| Error::Spec(format!("build: bad arguments for `{}`: {e}", args[0])))
+}
+
+/// Runs a building-block command given as arguments (the subcommand first).
 fn run_command(args: &[String]) -> Result<()> {
     eprintln!("== picotag-quantize {}", args.join(" "));
-    let cli = Cli::try_parse_from(
-        std::iter::once("picotag-quantize".to_string()).chain(args.iter().cloned()),
-    )
-    .map_err(|e| Error::Spec(format!("build: bad arguments for {:?}: {e}", args.first())))?;
-    crate::cli::run(cli)
+    match args.first().map(String::as_str) {
+        Some("train") => crate::train::args::run(&parse(args)?),
+        Some("distill") => crate::distill::args::run(&parse(args)?),
+        Some("compress") => crate::compress::args::run(&parse(args)?),
+        Some("reencode") => crate::reencode::run(&parse(args)?),
+        other => Err(Error::Spec(format!("build: no stage command {other:?}"))),
+    }
 }
 
 /// Runs `build`.
