@@ -5,7 +5,7 @@
 #   runs/unified-eval/{unified,default}-student.ptag    int8 files (compress; dev
 #                                                       scores stored in the file)
 #   runs/unified-eval/<file>.<task>[.asr].json           eval --json through the runtime
-#   runs/unified-eval/unified-student-summary.md         the table of quantize/README.md
+#   runs/unified-eval/unified-student-summary.md         the table of docs/experiments.md
 # A unified file scores each dataset on the types it annotates. Re-running
 # redoes only what is missing (delete a file to redo it); NAMES=default
 # measures only the baseline (the table needs both). UNIFIED=NAME compares

@@ -6,7 +6,7 @@
 #   runs/unified-eval/conflicts.<run>.<task>.<all|domain>.json
 #       `conflicts --json` of a run's slot heads (all, or the dev set's own
 #       domain's) on a dev set
-#   runs/unified-eval/summary.md                    the tables of quantize/README.md
+#   runs/unified-eval/summary.md                    the tables of docs/experiments.md
 # The dev F1 of each run is its last line of runs/<run>/dev.jsonl (the run's
 # own per-epoch evaluation: f32 checkpoint, every dev sentence; a unified run
 # scores each dataset on the types it annotates).

@@ -6,7 +6,7 @@
 # model with one shared forward pass.
 #   RUN_NAME=refine-heads nohup nice -n 5 scripts/train-refine.sh >/dev/null 2>&1 &
 # FROM=runs/OTHER/best refines another run (same tasks and --aux needed).
-# Resumable like every train-*.sh. Measured: see quantize/README.md.
+# Resumable like every train-*.sh. Measured: see docs/experiments.md.
 source "$(dirname "$0")/train-common.sh"
 REFINE_FROM=${FROM:-runs/default-teacher/best} train_run "${RUN_NAME:-refine-heads}" \
   --finetune-heads \

@@ -7,7 +7,7 @@
 #
 # lr 5e-4: at 1e-4 the model underfits badly (ATIS 1 epoch: dev F1 61, train
 # F1 close to dev); 5e-4 gives 81.5 (83.1 with aux weight 0.1) in the same
-# 140 steps — see quantize/README.md, "Training figures".
+# 140 steps — see docs/experiments.md.
 #
 # Resumable (checkpoint every 100 steps); log in runs/$RUN_NAME/train.log:
 #   RUN_NAME=teacher-v3 nohup nice -n 5 scripts/train-teacher.sh >/dev/null 2>&1 &

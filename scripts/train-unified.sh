@@ -9,6 +9,6 @@
 #   RUN_NAME=unified-teacher nohup nice -n 5 scripts/train-unified.sh >/dev/null 2>&1 &
 # With DOMAINS=1 (RUN_NAME=unified-domains) the voice and health datasets rule
 # out each other's types: see train-teacher.sh.
-# Resumable like every train-*.sh. Measured: see quantize/README.md ("Unified head").
+# Resumable like every train-*.sh. Measured: see docs/experiments.md ("Unified head").
 RUN_NAME=${RUN_NAME:-unified-teacher} exec "$(dirname "$0")/train-teacher.sh" \
   --head unified --type-map configs/type-map.json "$@"
