@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 use picotag::format::{ModelFile, ModelWriter, OpenOptions};
 
+use crate::compress::args::parse_dev_sets;
 use crate::compress::{dev_scores, dev_sets, reject::calibrate};
 use crate::error::{Error, Result};
 use crate::recipe::{recipe_views, training_recipe};
@@ -34,15 +35,7 @@ pub fn run(a: &CalibrateArgs) -> Result<()> {
     if !(a.tpr > 0.0 && a.tpr <= 1.0) {
         return Err(Error::Spec("--tpr must be in (0, 1]".into()));
     }
-    let dev = a
-        .dev
-        .iter()
-        .map(|d| {
-            d.split_once('=')
-                .map(|(t, p)| (t.to_string(), PathBuf::from(p)))
-                .ok_or_else(|| Error::Spec(format!("--dev {d:?}: expected NAME=PATH")))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let dev = parse_dev_sets(&a.dev)?;
     let f = ModelFile::open(&a.model, OpenOptions::FULL)?;
     let sets = dev_sets(f.meta(), &dev)?;
     let mut w = ModelWriter::from_file(&f)?;

@@ -34,17 +34,20 @@ pub struct CompressArgs {
     pub reject_tpr: f64,
 }
 
-/// Runs `compress`.
-pub fn run(a: &CompressArgs) -> Result<()> {
-    let dev = a
-        .dev
-        .iter()
+/// Parses `--dev NAME=PATH` arguments.
+pub fn parse_dev_sets(args: &[String]) -> Result<Vec<(String, PathBuf)>> {
+    args.iter()
         .map(|d| {
             d.split_once('=')
                 .map(|(t, p)| (t.to_string(), PathBuf::from(p)))
                 .ok_or_else(|| Error::Spec(format!("--dev {d:?}: expected NAME=PATH")))
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// Runs `compress`.
+pub fn run(a: &CompressArgs) -> Result<()> {
+    let dev = parse_dev_sets(&a.dev)?;
     let opts = CompressOptions {
         fp32: a.fp32,
         embeddings: a.embeddings,
