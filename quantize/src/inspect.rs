@@ -75,11 +75,14 @@ pub fn describe(file: &ModelFile) -> String {
         };
         let _ = writeln!(
             s,
-            "  {} [task {}, {kind}, role {:?}, {} labels]: {}",
+            "  {} [task {}, {kind}, role {:?}, {} labels{}]: {}",
             h.name,
             h.task,
             h.role,
             h.labels.len(),
+            h.reject_below
+                .map(|t| format!(", out of scope below {t:.4}"))
+                .unwrap_or_default(),
             h.labels.join(" ")
         );
     }
