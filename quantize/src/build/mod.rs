@@ -189,7 +189,7 @@ fn teacher_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
     let mut v: Vec<String> = vec!["train".into(), "--resume".into()];
     v.extend(["--out".into(), p.run.join("teacher").display().to_string()]);
     match t.init.as_str() {
-        "minilm" => v.extend(["--init".into(), minilm()?.display().to_string()]),
+        "minilm" => v.extend(["--init".into(), minilm(r)?.display().to_string()]),
         "random" => {
             v.extend(["--init".into(), "random".into()]);
             let tok = tokenizer_file(r, p)?;
@@ -311,19 +311,41 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
     Ok(v)
 }
 
-/// The pretrained MiniLM folder, fetched by `scripts/fetch-teacher.sh`.
-fn minilm() -> Result<PathBuf> {
-    let dir = std::env::var_os("PICOTAG_TEACHER_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(".cache/teacher/all-minilm-l6-v2"));
-    if dir.join("model.safetensors").is_file() {
-        Ok(dir)
-    } else {
-        Err(Error::Spec(format!(
-            "teacher.init = \"minilm\": no model in {} (run scripts/fetch-teacher.sh, or set PICOTAG_TEACHER_DIR)",
-            dir.display()
-        )))
+/// The pretrained MiniLM folder, fetched by `scripts/fetch-teacher.sh`:
+/// `$PICOTAG_TEACHER_DIR`, else `.cache/teacher/all-minilm-l6-v2` in the
+/// current folder or in the recipe's folder or one above it (the checkout).
+fn minilm(r: &LoadedRecipe) -> Result<PathBuf> {
+    const REL: &str = ".cache/teacher/all-minilm-l6-v2";
+    let found = |d: &Path| d.join("model.safetensors").is_file();
+    if let Some(d) = std::env::var_os("PICOTAG_TEACHER_DIR").map(PathBuf::from) {
+        return if found(&d) {
+            Ok(d)
+        } else {
+            Err(Error::Spec(format!(
+                "teacher.init = \"minilm\": no model in $PICOTAG_TEACHER_DIR = {}",
+                d.display()
+            )))
+        };
     }
+    let recipe_dir = r.resolve(Path::new(""));
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    for d in std::iter::once(PathBuf::from(REL))
+        .chain(recipe_dir.ancestors().take(3).map(|a| a.join(REL)))
+    {
+        if !candidates.contains(&d) {
+            candidates.push(d);
+        }
+    }
+    candidates.iter().find(|d| found(d)).cloned().ok_or_else(|| {
+        Error::Spec(format!(
+            "teacher.init = \"minilm\": no model in {} (run scripts/fetch-teacher.sh, or set PICOTAG_TEACHER_DIR)",
+            candidates
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ))
+    })
 }
 
 /// The recipe's tokenizer as a `tokenizer.json` file (a `.ptag`'s is written
