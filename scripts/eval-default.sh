@@ -9,8 +9,15 @@
 #   runs/default-eval/ood.<file>.<tasks>.<data>.json     out-of-domain false slots (ood --json)
 #   runs/default-eval/summary.md                         the tables of models/default.md
 # Re-running redoes only what is missing (delete a file to redo it).
+# TEACHER and STUDENT name the checkpoints' run folders under runs/
+# (default: default-teacher, default-student; the shipped v4 model:
+# TEACHER=teacher-v4 STUDENT=v4/student). f32 figures come from the networks'
+# unquantized .ptag files through the runtime (`--fp32` files), int8 ones from
+# the int8 files, so both columns are scored through the same path.
 out=runs/default-eval
 source "$(dirname "$0")/eval-common.sh"
+teacher=runs/${TEACHER:-default-teacher}/best
+student=runs/${STUDENT:-default-student}/best
 
 compress() { # checkpoint out [flags]
   local ck=$1 dst=$2
@@ -20,17 +27,15 @@ compress() { # checkpoint out [flags]
   "$tool" compress --checkpoint "$ck" --out "$dst.tmp" "$@" >>"$log" 2>&1
   mv "$dst.tmp" "$dst"
 }
-compress runs/default-student/best models/default.ptag
-compress runs/default-teacher/best "$out/teacher-int8.ptag" --no-eval
-# Unquantized files of the same networks, for their size (the f32 figures
-# come from the checkpoints: the runtime's f32 path is the slow reference).
-compress runs/default-student/best "$out/student-fp32.ptag" --fp32 --no-eval
-compress runs/default-teacher/best "$out/teacher-fp32.ptag" --fp32 --no-eval
+compress "$student" models/default.ptag
+compress "$teacher" "$out/teacher-int8.ptag" --no-eval
+# Unquantized files of the same networks.
+compress "$student" "$out/student-fp32.ptag" --fp32 --no-eval
+compress "$teacher" "$out/teacher-fp32.ptag" --fp32 --no-eval
 
-# name what: f32 checkpoints through candle (`eval --checkpoint`), int8 files
-# through the runtime's fast path (`eval --model`).
-for spec in teacher-fp32:--checkpoint=runs/default-teacher/best \
-  student-fp32:--checkpoint=runs/default-student/best \
+# name what: every file through the runtime (`eval --model`).
+for spec in teacher-fp32:--model=$out/teacher-fp32.ptag \
+  student-fp32:--model=$out/student-fp32.ptag \
   teacher-int8:--model=$out/teacher-int8.ptag default:--model=models/default.ptag; do
   name=${spec%%:*} what=${spec#*:}
   for t in atis snips bc5cdr ncbi; do

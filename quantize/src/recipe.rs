@@ -156,10 +156,19 @@ pub struct TaskRecipe {
     /// Train on the first N sentences only (0: all).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub limit: usize,
+    /// Also train on a copy of each sentence with symbols inserted between
+    /// its words at this rate per gap (0: none); each epoch trains on one
+    /// form of each sentence (see [`crate::data::symbols`]).
+    #[serde(default, skip_serializing_if = "is_zero_rate")]
+    pub symbols: f64,
 }
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+fn is_zero_rate(r: &f64) -> bool {
+    *r == 0.0
 }
 
 impl From<&TaskSpec> for TaskRecipe {
@@ -174,6 +183,7 @@ impl From<&TaskSpec> for TaskRecipe {
             domain: t.domain.clone(),
             hold_out: t.hold_out.clone(),
             limit: t.limit,
+            symbols: t.symbols,
         }
     }
 }

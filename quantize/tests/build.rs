@@ -113,6 +113,10 @@ fn bad_recipes_name_the_key() {
             GOOD.replace("data = \"d\"", "data = \"d\"\nasr = \"maybe\""),
             "asr",
         ),
+        (
+            GOOD.replace("lr = 1e-4", "lr = 1e-4\nsymbols = 1.5"),
+            "`teacher.symbols`",
+        ),
     ];
     for (text, want) in cases {
         let e = recipe_error(&text);

@@ -66,6 +66,7 @@ fn every_trainable_parameter_gets_a_gradient() {
             domain: None,
             hold_out: Vec::new(),
             limit: 0,
+            symbols: 0.0,
         }],
         init: InitFrom::Random(arch.clone(), tk.clone()),
         epochs: 1,

@@ -14,7 +14,7 @@ use picotag_quantize::train::plan::epoch_plan;
 use picotag_quantize::train::schedule::{epoch_batches, learning_rate, Schedule};
 use picotag_quantize::train::start::train;
 use picotag_quantize::train::step::{self, BatchInput};
-use picotag_quantize::train::tasks::load_tasks;
+use picotag_quantize::train::tasks::{load_tasks, Form};
 
 #[test]
 fn learning_rate_warms_up_then_decays_linearly_to_zero() {
@@ -202,8 +202,8 @@ fn asr_aug_trains_one_form_of_each_sentence_an_epoch() {
     // 4 written sentences, 2 of which have a different ASR form (punctuation).
     let forms = &tasks[1].train_forms;
     assert_eq!(forms.len(), tasks[1].train.len());
-    assert_eq!(forms.iter().filter(|f| !f.1).count(), 4);
-    assert_eq!(forms.iter().filter(|f| f.1).count(), 2);
+    assert_eq!(forms.iter().filter(|f| f.1 == Form::Given).count(), 4);
+    assert_eq!(forms.iter().filter(|f| f.1 == Form::Asr).count(), 2);
     assert!(tasks[0].train_forms.is_empty());
     let mut asr_seen = 0;
     for epoch in 0..r.epochs {
@@ -230,11 +230,89 @@ fn asr_aug_trains_one_form_of_each_sentence_an_epoch() {
         let mut sentences: Vec<u32> = bio.iter().map(|&i| forms[i].0).collect();
         sentences.sort_unstable();
         assert_eq!(sentences, vec![0, 1, 2, 3]);
-        asr_seen += bio.iter().filter(|&&i| forms[i].1).count();
+        asr_seen += bio.iter().filter(|&&i| forms[i].1 == Form::Asr).count();
     }
     // Two sentences with a copy over 40 epochs: each form drawn about half the time.
     assert!(
         (20..=60).contains(&asr_seen),
         "ASR form drawn {asr_seen} times of 80"
     );
+}
+
+#[test]
+fn symbol_noise_is_one_more_form_of_each_sentence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tk = common::write_tokenizer(tmp.path());
+    let slu = common::write_slu(&tmp.path().join("slu"));
+    let bio = common::write_bio(&tmp.path().join("bio"));
+    let a = "picotag-quantize train --init random --layers 2 --hidden 32 --heads 4 \
+             --intermediate 64 --max-positions 64 --epochs 60 --batch-size 2 --max-len 64 \
+             --seed 5 --out x";
+    let mut v: Vec<String> = a.split_whitespace().map(str::to_string).collect();
+    v.extend([
+        "--tokenizer".into(),
+        tk.display().to_string(),
+        "--task".into(),
+        format!("slu={},symbols=1", slu.display()),
+        "--task".into(),
+        format!("bio={},asr=aug,symbols=1", bio.display()),
+    ]);
+    let Cmd::Train(t) = Cli::parse_from(v).cmd else {
+        panic!("not train")
+    };
+    let (r, _) = t.recipe().unwrap();
+    assert_eq!((r.tasks[0].symbols, r.tasks[1].symbols), (1.0, 1.0));
+    let tok = Tok::from_file(&tk).unwrap();
+    let tasks = load_tasks(&r, &tok, None).unwrap();
+    let count = |t: usize, f: Form| tasks[t].train_forms.iter().filter(|x| x.1 == f).count();
+    // At rate 1 every sentence gets a noisy copy (a symbol at its ends at least).
+    let n_slu = count(0, Form::Given);
+    assert!(n_slu > 0);
+    assert_eq!(count(0, Form::Symbols), n_slu);
+    assert_eq!(count(0, Form::Asr), 0);
+    assert_eq!((count(1, Form::Given), count(1, Form::Asr)), (4, 2));
+    assert_eq!(count(1, Form::Symbols), 4);
+    // Noisy copies are longer (one more word at least, so more pieces).
+    for (i, &(s, f)) in tasks[0].train_forms.iter().enumerate() {
+        if f == Form::Symbols {
+            let given = tasks[0]
+                .train_forms
+                .iter()
+                .position(|&x| x == (s, Form::Given))
+                .unwrap();
+            assert!(tasks[0].train[i].pos.len() > tasks[0].train[given].pos.len());
+        }
+    }
+    let mut seen = [[0usize; 3]; 2];
+    for epoch in 0..r.epochs {
+        let plan = epoch_plan(&r, &tasks, epoch);
+        for t in 0..2 {
+            let forms = &tasks[t].train_forms;
+            let items: Vec<usize> = plan
+                .iter()
+                .filter(|b| b.task == t)
+                .flat_map(|b| b.items.clone())
+                .collect();
+            let mut sentences: Vec<u32> = items.iter().map(|&i| forms[i].0).collect();
+            sentences.sort_unstable();
+            let n = count(t, Form::Given) as u32;
+            assert_eq!(sentences, (0..n).collect::<Vec<_>>(), "each sentence once");
+            for &i in &items {
+                seen[t][forms[i].1 as usize] += 1;
+            }
+        }
+    }
+    // slu: two forms, about half each; bio: the 2 sentences with an ASR
+    // form draw from three, the other 2 from two.
+    let slu_draws = 60 * n_slu;
+    assert!(
+        (slu_draws * 2 / 5..=slu_draws * 3 / 5).contains(&seen[0][Form::Symbols as usize]),
+        "{seen:?}"
+    );
+    // bio: expected symbols 60 * (2/3 + 2/2) = 100, ASR 60 * 2/3 = 40.
+    assert!(
+        (75..=125).contains(&seen[1][Form::Symbols as usize]),
+        "{seen:?}"
+    );
+    assert!((25..=60).contains(&seen[1][Form::Asr as usize]), "{seen:?}");
 }

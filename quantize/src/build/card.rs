@@ -91,7 +91,7 @@ pub fn write(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
         "| task | train sentences | dev sentences | slot types | intents |\n|---|---|---|---|---|"
     );
     for t in &r.file.tasks {
-        let spec = crate::data::TaskSpec::parse(&r.task_arg(t, true)?)?;
+        let spec = crate::data::TaskSpec::parse(&r.task_arg(t, true, 0.0)?)?;
         let n_train = load_split(&spec.train)?.len();
         let n_train = if t.limit > 0 {
             n_train.min(t.limit)

@@ -204,7 +204,7 @@ fn teacher_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
         ]),
     }
     for task in &r.file.tasks {
-        v.extend(["--task".into(), r.task_arg(task, t.domains)?]);
+        v.extend(["--task".into(), r.task_arg(task, t.domains, t.symbols)?]);
     }
     v.extend([
         "--epochs".into(),
@@ -265,7 +265,7 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
         p.run.join("teacher").join("best").display().to_string(),
     ]);
     for task in &r.file.tasks {
-        v.extend(["--task".into(), r.task_arg(task, true)?]);
+        v.extend(["--task".into(), r.task_arg(task, true, s.symbols)?]);
     }
     v.extend(shape_args(&s.shape));
     if !s.init_layers.is_empty() {

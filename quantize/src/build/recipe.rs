@@ -152,6 +152,11 @@ pub struct Teacher {
     /// Seed.
     #[serde(default = "seed")]
     pub seed: u64,
+    /// Symbol noise: also train on a copy of each sentence with emoji and
+    /// punctuation inserted between its words at this rate per gap (gold
+    /// `O`; one form of each sentence an epoch). 0: off.
+    #[serde(default)]
+    pub symbols: f64,
     /// Score at most N dev sentences per task after each epoch.
     #[serde(default)]
     pub dev_limit: Option<usize>,
@@ -238,6 +243,11 @@ pub struct Student {
     /// Seed.
     #[serde(default = "seed")]
     pub seed: u64,
+    /// Symbol noise: also train on a copy of each sentence with emoji and
+    /// punctuation inserted between its words at this rate per gap (gold
+    /// `O`; one form of each sentence an epoch). 0: off.
+    #[serde(default)]
+    pub symbols: f64,
     /// Score at most N dev sentences per task after each epoch.
     #[serde(default)]
     pub dev_limit: Option<usize>,
@@ -417,15 +427,22 @@ impl LoadedRecipe {
         if !["i8", "f16"].contains(&f.compress.embeddings.as_str()) {
             return bad("compress.embeddings", "`i8` or `f16`");
         }
-        if !(0.0..=1.0).contains(&f.compress.reject_tpr) {
+        let rate_ok = |r: f64| (0.0..=1.0).contains(&r);
+        if !rate_ok(f.teacher.symbols) {
+            return bad("teacher.symbols", "a rate in [0, 1]");
+        }
+        if f.student.as_ref().is_some_and(|s| !rate_ok(s.symbols)) {
+            return bad("student.symbols", "a rate in [0, 1]");
+        }
+        if !rate_ok(f.compress.reject_tpr) {
             return bad("compress.reject_tpr", "in [0, 1]");
         }
         Ok(())
     }
 
     /// The `--task` argument of task `t` for `train`/`distill` (`domain`:
-    /// with the task's domain).
-    pub fn task_arg(&self, t: &TaskEntry, domain: bool) -> Result<String> {
+    /// with the task's domain; `symbols`: the symbol-noise rate, 0 for none).
+    pub fn task_arg(&self, t: &TaskEntry, domain: bool, symbols: f64) -> Result<String> {
         let root = &self.data_root;
         let mut s = match (&t.data, &t.train, &t.dev) {
             (Some(d), _, _) => format!("{}={}", t.name, root.join(d).display()),
@@ -473,6 +490,9 @@ impl LoadedRecipe {
         }
         if t.limit > 0 {
             s += &format!(",limit={}", t.limit);
+        }
+        if symbols > 0.0 {
+            s += &format!(",symbols={symbols}");
         }
         Ok(s)
     }

@@ -5,6 +5,7 @@ pub mod encode;
 pub mod jsonl;
 pub mod labels;
 pub mod slu;
+pub mod symbols;
 pub mod tsv;
 pub mod unified;
 
@@ -107,7 +108,7 @@ pub fn resolve_dataset(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// A task given on the command line:
-/// `NAME=DIR[,weight=λ][,asr=1|aug][,domain=D][,hold-out=I1+I2][,limit=N]` or
+/// `NAME=DIR[,weight=λ][,asr=1|aug][,domain=D][,hold-out=I1+I2][,limit=N][,symbols=R]` or
 /// `NAME=train=PATH,dev=PATH[,…]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSpec {
@@ -136,6 +137,11 @@ pub struct TaskSpec {
     pub hold_out: Vec<String>,
     /// Train on the first N sentences only (`limit=N`; 0: all).
     pub limit: usize,
+    /// Symbol noise (`symbols=R`, 0 < R ≤ 1): also train on a copy of each
+    /// sentence with emoji and punctuation inserted between its words with
+    /// probability R per gap (gold `O`); each epoch trains on one form of
+    /// each sentence. 0: off.
+    pub symbols: f64,
 }
 
 impl TaskSpec {
@@ -149,6 +155,7 @@ impl TaskSpec {
         }
         let (mut dir, mut train, mut dev, mut weight, mut asr) = (None, None, None, 1.0f32, false);
         let (mut domain, mut asr_augment, mut hold_out, mut limit) = (None, false, Vec::new(), 0);
+        let mut symbols = 0.0f64;
         for item in rest.split(',') {
             match item.split_once('=') {
                 Some(("train", p)) => train = Some(PathBuf::from(p)),
@@ -167,6 +174,13 @@ impl TaskSpec {
                 Some(("domain", d)) if !d.trim().is_empty() => domain = Some(d.trim().to_string()),
                 Some(("limit", v)) => {
                     limit = v.parse().map_err(|_| bad("limit must be a whole number"))?
+                }
+                Some(("symbols", v)) => {
+                    symbols = v
+                        .parse()
+                        .ok()
+                        .filter(|r| (0.0..=1.0).contains(r))
+                        .ok_or_else(|| bad("symbols must be a rate in [0, 1]"))?
                 }
                 Some(("hold-out", v)) => {
                     hold_out = v.split('+').map(|i| i.trim().to_string()).collect();
@@ -193,6 +207,7 @@ impl TaskSpec {
             domain,
             hold_out,
             limit,
+            symbols,
         })
     }
 }

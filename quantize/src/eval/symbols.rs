@@ -8,70 +8,16 @@
 
 use std::path::Path;
 
-use picotag::decode::{Prefix, Tag};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::metric::Metric;
 use super::ptag::{Predictor, SymbolHandling};
+pub use crate::data::symbols::{insert_symbols, Noisy, SYMBOLS};
 use crate::data::unified::TaskView;
 use crate::data::Sentence;
 use crate::error::Result;
-
-/// What gets inserted: emoji (with and without variation selectors and skin
-/// tones) and punctuation or other symbols, each one word.
-pub const SYMBOLS: &[&str] = &[
-    "🎵", "🎷", "😀", "😂", "🙏", "👍", "👍🏽", "❤️", "🔥", "✨", "🎉", "☀️", "🌧️", "✈️", "🍕", "💊",
-    "!", "?", "!!", "?!", "...", "…", ",", ";", ":", "-", "–", "—", "*", "#", "~", "(", ")", "\"",
-    "'", "“", "”", "¿", "¡", ":)", ":-(", "&", "@", "/", "+", "%", "$", "€", "°", "©", "™", "•",
-];
-
-/// A task's sentences with symbols inserted, and which words are inserted.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Noisy {
-    /// The sentence with the inserted words (labelled `O`).
-    pub sentence: Sentence,
-    /// Per word: whether it was inserted.
-    pub inserted: Vec<bool>,
-}
-
-/// Inserts a random symbol of [`SYMBOLS`] at each gap between words (and
-/// before the first and after the last) with probability `rate`, never
-/// between two words of one gold span.
-pub fn insert_symbols(s: &Sentence, rate: f64, rng: &mut impl Rng) -> Noisy {
-    let n = s.words.len();
-    let mut words = Vec::with_capacity(n + 4);
-    let mut labels = Vec::with_capacity(n + 4);
-    let mut inserted = Vec::with_capacity(n + 4);
-    for gap in 0..=n {
-        // A gap before an `I-`/`E-` word is inside a span.
-        let inside = gap < n
-            && matches!(
-                Tag::parse_lenient(&s.labels[gap]).prefix,
-                Prefix::I | Prefix::E
-            );
-        if !inside && rng.random_bool(rate) {
-            words.push(SYMBOLS[rng.random_range(0..SYMBOLS.len())].to_string());
-            labels.push("O".to_string());
-            inserted.push(true);
-        }
-        if gap < n {
-            words.push(s.words[gap].clone());
-            labels.push(s.labels[gap].clone());
-            inserted.push(false);
-        }
-    }
-    Noisy {
-        sentence: Sentence {
-            words,
-            labels,
-            intent: s.intent.clone(),
-            line: s.line,
-        },
-        inserted,
-    }
-}
 
 /// Scores of one setting (rule on or off) on one form (clean or noisy).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -6,11 +6,12 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::recipe::Recipe;
 use crate::train::schedule::{epoch_batches, BatchPlan};
-use crate::train::tasks::TaskData;
+use crate::train::tasks::{Form, TaskData};
 
 /// The training windows of each task that epoch `epoch` uses: all of them,
-/// except for `asr_augment` tasks, where each sentence takes part in one form
-/// (the written or the ASR one, drawn with p = 1/2 from the seed and the epoch).
+/// except for tasks with several forms of a sentence (`asr=aug`, `symbols`),
+/// where each sentence takes part in one form, drawn uniformly from the seed
+/// and the epoch.
 pub fn epoch_selection(r: &Recipe, tasks: &[TaskData], epoch: usize) -> Vec<Vec<usize>> {
     tasks
         .iter()
@@ -19,27 +20,40 @@ pub fn epoch_selection(r: &Recipe, tasks: &[TaskData], epoch: usize) -> Vec<Vec<
             if t.train_forms.is_empty() {
                 return (0..t.train.len()).collect();
             }
-            let mut rng = ChaCha8Rng::seed_from_u64(
-                r.seed.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ ((epoch as u64) << 16) ^ ti as u64,
-            );
+            let seed =
+                r.seed.wrapping_mul(0xD6E8_FEB8_6659_FD93) ^ ((epoch as u64) << 16) ^ ti as u64;
             let n = t
                 .train_forms
                 .iter()
                 .map(|f| f.0 as usize + 1)
                 .max()
                 .unwrap_or(0);
+            let (mut has_asr, mut has_symbols) = (vec![false; n], vec![false; n]);
+            for &(s, f) in &t.train_forms {
+                has_asr[s as usize] |= f == Form::Asr;
+                has_symbols[s as usize] |= f == Form::Symbols;
+            }
+            // The ASR draw comes first and alone from its stream, so runs
+            // without symbol noise keep the selection they always had.
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let asr: Vec<bool> = (0..n).map(|_| rng.random_bool(0.5)).collect();
-            let has_copy = {
-                let mut h = vec![false; n];
-                for &(s, a) in &t.train_forms {
-                    h[s as usize] |= a;
-                }
-                h
-            };
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15);
+            let chosen: Vec<Form> = (0..n)
+                .map(|s| {
+                    let forms = 1 + usize::from(has_asr[s]) + usize::from(has_symbols[s]);
+                    if has_symbols[s] && rng.random_range(0..forms) == 0 {
+                        Form::Symbols
+                    } else if has_asr[s] && asr[s] {
+                        Form::Asr
+                    } else {
+                        Form::Given
+                    }
+                })
+                .collect();
             t.train_forms
                 .iter()
                 .enumerate()
-                .filter(|(_, &(s, a))| a == (asr[s as usize] && has_copy[s as usize]))
+                .filter(|(_, &(s, f))| f == chosen[s as usize])
                 .map(|(i, _)| i)
                 .collect()
         })

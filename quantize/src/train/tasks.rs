@@ -2,10 +2,13 @@
 //! label vocabularies, and each task's place in a unified slot head.
 
 use picotag::decode::Scheme;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 use crate::data::asr::{asr_copies, asr_form, with_asr_copies};
 use crate::data::encode::Tok;
 use crate::data::labels::{detect_scheme, Vocab};
+use crate::data::symbols::insert_symbols;
 use crate::data::unified::{unify_with_domains, TaskView};
 use crate::data::{has_intent_in, load_split};
 use crate::error::{Error, Result};
@@ -14,6 +17,18 @@ use crate::model::heads::{heads_of_task, TaskHeads};
 use crate::model::Model;
 use crate::recipe::{Recipe, TaskRecipe};
 use crate::train::batch::{examples, Example};
+
+/// The form of a training sentence, when a task trains on one of several an
+/// epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// As the data gives it.
+    Given,
+    /// Its ASR form (`asr=aug`).
+    Asr,
+    /// With symbols inserted (`symbols=R`).
+    Symbols,
+}
 
 /// A task's data, ready to train on.
 pub struct TaskData {
@@ -27,9 +42,10 @@ pub struct TaskData {
     pub scheme: Scheme,
     /// Training windows.
     pub train: Vec<Example>,
-    /// With `asr_augment`: per training window, its sentence and whether it
-    /// is that sentence's ASR form (see [`crate::train::plan::epoch_selection`]); else empty.
-    pub train_forms: Vec<(u32, bool)>,
+    /// With `asr_augment` or `symbols`: per training window, its sentence
+    /// and which form of it the window holds (see
+    /// [`crate::train::plan::epoch_selection`]); else empty.
+    pub train_forms: Vec<(u32, Form)>,
     /// Dev sentences.
     pub dev: Vec<EvalSentence>,
     /// Dev sentences in ASR form (empty unless the task has `asr`).
@@ -53,6 +69,9 @@ impl TaskData {
     }
 }
 
+/// Mixed into the recipe's seed for the symbol-noise copies.
+const SYMBOL_SEED: u64 = 0x5359_4D42_4F4C_5321;
+
 /// Loads and encodes every task of the recipe.
 pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec<TaskData>> {
     let mut out = Vec::new();
@@ -62,17 +81,31 @@ pub fn load_tasks(r: &Recipe, tok: &Tok, dev_limit: Option<usize>) -> Result<Vec
         if spec.limit > 0 {
             train.truncate(spec.limit);
         }
-        // Sentence and form of each training sentence (asr=aug only).
-        let mut forms: Vec<(u32, bool)> = Vec::new();
-        if spec.asr && spec.asr_augment {
-            let copies = asr_copies(&train);
-            forms = (0..train.len() as u32).map(|i| (i, false)).collect();
-            for (i, c) in copies {
-                forms.push((i as u32, true));
-                train.push(c);
-            }
-        } else if spec.asr {
+        if spec.asr && !spec.asr_augment {
             train = with_asr_copies(train);
+        }
+        // Sentence and form of each training sentence (asr=aug, symbols).
+        let mut forms: Vec<(u32, Form)> = Vec::new();
+        let asr_aug = spec.asr && spec.asr_augment;
+        if asr_aug || spec.symbols > 0.0 {
+            let n = train.len();
+            forms = (0..n as u32).map(|i| (i, Form::Given)).collect();
+            if asr_aug {
+                for (i, c) in asr_copies(&train) {
+                    forms.push((i as u32, Form::Asr));
+                    train.push(c);
+                }
+            }
+            if spec.symbols > 0.0 {
+                let mut rng = ChaCha8Rng::seed_from_u64(r.seed ^ SYMBOL_SEED);
+                for i in 0..n {
+                    let c = insert_symbols(&train[i], spec.symbols, &mut rng).sentence;
+                    if c.words != train[i].words {
+                        forms.push((i as u32, Form::Symbols));
+                        train.push(c);
+                    }
+                }
+            }
         }
         if train.is_empty() {
             return Err(Error::Spec(format!(

@@ -161,6 +161,7 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::recipe::Recipe {
                 domain: None,
                 hold_out: Vec::new(),
                 limit: 0,
+                symbols: 0.0,
             },
             TaskRecipe {
                 name: "bio".into(),
@@ -172,6 +173,7 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::recipe::Recipe {
                 domain: None,
                 hold_out: Vec::new(),
                 limit: 0,
+                symbols: 0.0,
             },
         ],
         init: InitFrom::Random(arch, tk),
