@@ -26,8 +26,12 @@ fn is_whitespace(c: char) -> bool {
 }
 
 /// Control characters BERT's cleaning drops (Cc, Cf, Cn, Co except tab/newlines).
+/// ASCII (the only category of it here is Cc) skips the Unicode tables.
 fn is_control(c: char) -> bool {
-    !matches!(c, '\t' | '\n' | '\r') && c.is_other()
+    if c.is_ascii() {
+        return c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r');
+    }
+    c.is_other()
 }
 
 /// CJK ideographs (the blocks BERT puts spaces around).
@@ -46,8 +50,13 @@ fn is_chinese_char(c: char) -> bool {
 }
 
 /// Punctuation as BERT's pre-tokenizer sees it (each is a word of its own).
+/// ASCII skips the Unicode tables: its punctuation (P*) is all inside
+/// `is_ascii_punctuation`.
 pub fn is_bert_punc(c: char) -> bool {
-    c.is_ascii_punctuation() || c.is_punctuation()
+    if c.is_ascii() {
+        return c.is_ascii_punctuation();
+    }
+    c.is_punctuation()
 }
 
 impl BertNormalizer {
@@ -95,6 +104,16 @@ impl BertNormalizer {
         out: &mut String,
         align: &mut Vec<(u32, u32)>,
     ) {
+        // ASCII: no decomposition, no mark, one-byte lower case.
+        if c.is_ascii() {
+            out.push(if self.lowercase {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            });
+            align.push(range);
+            return;
+        }
         let mut push = |c: char| {
             if self.lowercase {
                 for l in c.to_lowercase() {
@@ -174,5 +193,38 @@ mod tests {
         assert_eq!(al[1], (15, 16));
         assert_eq!(al[3], (16, 19));
         assert_eq!(al.len(), out.len());
+    }
+
+    #[test]
+    fn ascii_fast_paths_agree_with_the_unicode_tables() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let ctl = !matches!(c, '\t' | '\n' | '\r') && c.is_other();
+            assert_eq!(is_control(c), ctl, "{b}");
+            let punc = c.is_ascii_punctuation() || c.is_punctuation();
+            assert_eq!(is_bert_punc(c), punc, "{b}");
+            for lowercase in [false, true] {
+                let n = BertNormalizer {
+                    clean_text: false,
+                    handle_chinese_chars: false,
+                    strip_accents: true,
+                    lowercase,
+                };
+                let (mut out, mut al) = (String::new(), Vec::new());
+                n.normalize(&c.to_string(), 0, &mut out, &mut al);
+                let mut want = String::new();
+                unicode_normalization_alignments::char::decompose_canonical(c, |d| {
+                    if !d.is_mark_nonspacing() {
+                        if lowercase {
+                            want.extend(d.to_lowercase());
+                        } else {
+                            want.push(d);
+                        }
+                    }
+                });
+                assert_eq!(out, want, "{b}");
+                assert_eq!(al, vec![(0, 1); want.len()], "{b}");
+            }
+        }
     }
 }
