@@ -432,7 +432,7 @@ impl Tagger {
                     s.active.push(i);
                 }
             }
-            self.run_heads(s)?;
+            self.run_heads(s, options.has_slot_threshold)?;
             match &options.entities {
                 Some(set) => set.find_into(text, &s.tokens.words, &mut s.match_buf, &mut s.matches),
                 None => s.matches.clear(),
@@ -446,7 +446,12 @@ impl Tagger {
     /// `s.outputs`, per active head from `s.offsets[a]`, `[words, labels]`
     /// probabilities for token heads and `[labels]` for sentence heads
     /// (averaged over windows; max of "yes" for has-slot heads).
-    fn run_heads(&self, s: &mut Scratch) -> Result<()> {
+    ///
+    /// With the gate at `gate` and one window (so the has-slot outputs are
+    /// final after it), the has-slot heads run first and the other heads of
+    /// a task they silence do not run: their outputs stay 0 and are never
+    /// read (see `assemble`).
+    fn run_heads(&self, s: &mut Scratch, gate: Option<f32>) -> Result<()> {
         let h = self.encoder.arch.hidden;
         let capacity = self.encoder.arch.max_positions - 2;
         let words = s.tokens.words.len();
@@ -483,8 +488,34 @@ impl Tagger {
             }
             s.mine.clear();
             s.mine.extend((0..words).filter(|&w| s.owner[w] == wi));
-            for (a, &hi) in s.active.iter().enumerate() {
+            let single = s.windows.len() == 1;
+            // Has-slot heads first, then the rest.
+            for (a, &hi) in s
+                .active
+                .iter()
+                .enumerate()
+                .filter(|&(_, &hi)| self.heads[hi].meta.role == HeadRole::HasSlot)
+                .chain(
+                    s.active
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &hi)| self.heads[hi].meta.role != HeadRole::HasSlot),
+                )
+            {
                 let head = &self.heads[hi];
+                if head.meta.role != HeadRole::HasSlot && single {
+                    if let Some(th) = gate {
+                        let closed = s.active.iter().enumerate().any(|(g, &gi)| {
+                            let m = &self.heads[gi].meta;
+                            m.role == HeadRole::HasSlot
+                                && m.task == head.meta.task
+                                && s.outputs[s.offsets[g] + 1] < th
+                        });
+                        if closed {
+                            continue;
+                        }
+                    }
+                }
                 let n = head.meta.labels.len();
                 let out = &mut s.outputs[s.offsets[a]..s.offsets[a + 1]];
                 let hidden = &s.hidden;

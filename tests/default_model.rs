@@ -107,3 +107,55 @@ fn symbols_typed_between_words_are_no_slots() {
         );
     }
 }
+
+/// With the gate on, the heads of the tasks it silences are not run: what
+/// the open tasks give must be exactly what they give with the gate off.
+#[test]
+fn the_gate_only_removes_silenced_tasks() {
+    let t =
+        Tagger::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag")).unwrap();
+    let off = TagOptions {
+        has_slot_threshold: None,
+        ..TagOptions::default()
+    };
+    let mut silenced = 0;
+    for u in UTTERANCES.iter().chain(&[
+        "set an alarm for 7 tomorrow",
+        "show me flights to boston and play some jazz",
+        "aspirin",
+    ]) {
+        let on = t.tag_utterance(u).unwrap();
+        let all = t.tag_utterance_with(u, &off).unwrap();
+        // Every golden utterance is in scope of some task (the golden test
+        // says which): the gate must leave it open.
+        assert!(
+            !UTTERANCES.contains(u) || !on.is_empty(),
+            "{u}: every task silenced"
+        );
+        for info in t.tasks() {
+            let task = info.name.as_str();
+            let slots = |r: &picotag::Tagging| -> Vec<picotag::Slot> {
+                r.slots
+                    .iter()
+                    .filter(|s| &*s.task == task)
+                    .cloned()
+                    .collect()
+            };
+            let intents = |r: &picotag::Tagging| -> Vec<picotag::Intent> {
+                r.intents
+                    .iter()
+                    .filter(|s| &*s.task == task)
+                    .cloned()
+                    .collect()
+            };
+            let open = !slots(&on).is_empty() || !intents(&on).is_empty();
+            if open {
+                assert_eq!(slots(&on), slots(&all), "{u}: {task}");
+                assert_eq!(intents(&on), intents(&all), "{u}: {task}");
+            } else if !slots(&all).is_empty() || !intents(&all).is_empty() {
+                silenced += 1;
+            }
+        }
+    }
+    assert!(silenced > 0, "no task was silenced: the test shows nothing");
+}

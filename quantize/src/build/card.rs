@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use picotag::format::{HeadRole, ModelFile};
 
 use super::recipe::LoadedRecipe;
-use super::{stage_label, BuildPaths, Stage, StageDone, TaskFigures, STAGES};
+use super::{stage_name, BuildPaths, Stage, StageDone, TaskFigures, STAGES};
 use crate::data::load_split;
 use crate::error::{Error, Result};
 
@@ -175,7 +175,7 @@ pub fn write(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
     let _ = writeln!(s, "| stage | seconds |\n|---|---|");
     for st in STAGES.iter().filter(|&&x| x != Stage::Card) {
         if let Ok(d) = read_done(p, *st) {
-            let _ = writeln!(s, "| {} | {:.0} |", stage_label(*st), d.seconds);
+            let _ = writeln!(s, "| {} | {:.0} |", stage_name(*st), d.seconds);
         }
     }
     let _ = writeln!(

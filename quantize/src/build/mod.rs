@@ -108,7 +108,8 @@ impl BuildPaths {
     }
 }
 
-fn stage_name(s: Stage) -> &'static str {
+/// A stage's name, as `--only` spells it.
+pub fn stage_name(s: Stage) -> &'static str {
     match s {
         Stage::Teacher => "teacher",
         Stage::Student => "student",
@@ -488,9 +489,4 @@ fn summary(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
         eprintln!("   card {}", p.card.display());
     }
     Ok(())
-}
-
-/// The stage names, for messages.
-pub fn stage_label(s: Stage) -> &'static str {
-    stage_name(s)
 }

@@ -11,7 +11,7 @@ use crate::data::{has_intent_in, load_split, Sentence};
 use crate::error::{Error, Result};
 use crate::eval::conflicts::count;
 use crate::eval::ood::false_slots;
-use crate::eval::ptag::eval_model_in;
+use crate::eval::ptag::eval_model_gated;
 use crate::eval::reject::{checkpoint_scores, model_scores, report as reject_report};
 use crate::eval::symbols::{symbol_noise, Setting};
 use crate::eval::{eval_checkpoint_in, unified_view};
@@ -42,6 +42,11 @@ pub struct EvalArgs {
     /// Score the data in its ASR form: lower-cased, punctuation removed (labels kept aligned).
     #[arg(long)]
     pub asr: bool,
+    /// With `--model`: the has-slot gate at this threshold (the runtime's
+    /// default options: 0.5); off when not given, so that the slot head is
+    /// scored on every sentence.
+    #[arg(long, conflicts_with = "checkpoint")]
+    pub gate: Option<f32>,
 }
 
 /// `conflicts` arguments.
@@ -133,7 +138,7 @@ pub fn run_eval(a: &EvalArgs) -> Result<()> {
         (None, Some(m)) => {
             let file = ModelFile::open(m, Default::default())?;
             let view = unified_view(file.meta(), &a.task)?;
-            eval_model_in(m, &a.task, data, view.as_ref())?
+            eval_model_gated(m, &a.task, data, view.as_ref(), a.gate)?
         }
         (None, None) => return Err(Error::Spec("give --model or --checkpoint".into())),
     };
