@@ -86,9 +86,9 @@ fn symbols_typed_between_words_are_no_slots() {
         skip_symbol_words: false,
         ..TagOptions::default()
     };
-    for (text, symbol) in [
-        ("play 🎵 some jazz 🎷 please", "🎵"),
-        ("What's the weather in Paris?!", "!"),
+    for text in [
+        "play 🎵 some jazz 🎷 please",
+        "What's the weather in Paris?!",
     ] {
         let r = t.tag_utterance(text).unwrap();
         assert!(
@@ -98,10 +98,14 @@ fn symbols_typed_between_words_are_no_slots() {
             "{text}: {:?}",
             r.slots
         );
-        // Without the rule the model's own error shows (issue 21).
+        // Without the rule and with the symbols in the input, the network
+        // itself gives them no slot: it was trained with symbols inserted
+        // (the student's `symbols = 0.15`, issue 21).
         let raw = t.tag_utterance_with(text, &keep).unwrap();
         assert!(
-            raw.slots.iter().any(|s| s.text == symbol),
+            raw.slots
+                .iter()
+                .all(|s| s.text.chars().any(char::is_alphanumeric)),
             "{text}: {:?}",
             raw.slots
         );

@@ -46,16 +46,7 @@ pub fn run(a: &CalibrateArgs) -> Result<()> {
             Some(r) => recipe_views(&r)?,
             None => None,
         };
-        let mut scores = dev_scores(&a.model, &sets, views.as_ref())?;
-        // In short (no per-type table): the file keeps its size budget.
-        if let Some(serde_json::Value::Object(tasks)) = scores.get_mut("tasks") {
-            for rep in tasks.values_mut() {
-                if let Some(o) = rep.as_object_mut() {
-                    o.remove("per_type");
-                }
-            }
-        }
-        w.meta_mut().scores = scores;
+        w.meta_mut().scores = dev_scores(&a.model, &sets, views.as_ref())?;
     }
     if th.is_empty() {
         return Err(Error::Spec(format!(

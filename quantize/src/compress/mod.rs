@@ -127,6 +127,13 @@ fn file_meta(meta: &ModelMeta, checkpoint: &Path, opts: &CompressOptions) -> Mod
         m.provenance
             .insert("checkpoint_scores".into(), short_scores(&meta.scores));
     }
+    // A student's record of its teacher's scores, in short too.
+    if let Some(Value::Object(t)) = m.provenance.get_mut("teacher") {
+        if let Some(Value::Object(s)) = t.get("scores") {
+            let s: BTreeMap<String, Value> = s.clone().into_iter().collect();
+            t.insert("scores".into(), short_scores(&s));
+        }
+    }
     m.scores = BTreeMap::new();
     m
 }
