@@ -174,30 +174,42 @@ fn sequential_run_with_an_asr_task_learns_and_scores_both_forms() {
     assert!(last["tasks"]["slu"].get("asr").is_none());
 }
 
-#[test]
-fn asr_aug_trains_one_form_of_each_sentence_an_epoch() {
+/// A tiny two-task `train` recipe (`slu`, `bio`; `epochs` epochs) with the
+/// given task options, its tokenizer, and the folder that holds the data.
+fn two_task_recipe(
+    epochs: usize,
+    slu_opts: &str,
+    bio_opts: &str,
+) -> (Recipe, Tok, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let tk = common::write_tokenizer(tmp.path());
     let slu = common::write_slu(&tmp.path().join("slu"));
     let bio = common::write_bio(&tmp.path().join("bio"));
-    let a = "picotag-quantize train --init random --layers 2 --hidden 32 --heads 4 \
-             --intermediate 64 --max-positions 64 --epochs 40 --batch-size 2 --max-len 64 \
-             --seed 5 --out x";
+    let a = format!(
+        "picotag-quantize train --init random --layers 2 --hidden 32 --heads 4 \
+         --intermediate 64 --max-positions 64 --epochs {epochs} --batch-size 2 --max-len 64 \
+         --seed 5 --out x"
+    );
     let mut v: Vec<String> = a.split_whitespace().map(str::to_string).collect();
     v.extend([
         "--tokenizer".into(),
         tk.display().to_string(),
         "--task".into(),
-        format!("slu={}", slu.display()),
+        format!("slu={}{slu_opts}", slu.display()),
         "--task".into(),
-        format!("bio={},asr=aug", bio.display()),
+        format!("bio={}{bio_opts}", bio.display()),
     ]);
     let Cmd::Train(t) = Cli::parse_from(v).cmd else {
         panic!("not train")
     };
     let (r, _) = t.recipe().unwrap();
+    (r, Tok::from_file(&tk).unwrap(), tmp)
+}
+
+#[test]
+fn asr_aug_trains_one_form_of_each_sentence_an_epoch() {
+    let (r, tok, _tmp) = two_task_recipe(40, "", ",asr=aug");
     assert!(r.tasks[1].asr && r.tasks[1].asr_augment && !r.tasks[0].asr_augment);
-    let tok = Tok::from_file(&tk).unwrap();
     let tasks = load_tasks(&r, &tok, None).unwrap();
     // 4 written sentences, 2 of which have a different ASR form (punctuation).
     let forms = &tasks[1].train_forms;
@@ -241,28 +253,8 @@ fn asr_aug_trains_one_form_of_each_sentence_an_epoch() {
 
 #[test]
 fn symbol_noise_is_one_more_form_of_each_sentence() {
-    let tmp = tempfile::tempdir().unwrap();
-    let tk = common::write_tokenizer(tmp.path());
-    let slu = common::write_slu(&tmp.path().join("slu"));
-    let bio = common::write_bio(&tmp.path().join("bio"));
-    let a = "picotag-quantize train --init random --layers 2 --hidden 32 --heads 4 \
-             --intermediate 64 --max-positions 64 --epochs 60 --batch-size 2 --max-len 64 \
-             --seed 5 --out x";
-    let mut v: Vec<String> = a.split_whitespace().map(str::to_string).collect();
-    v.extend([
-        "--tokenizer".into(),
-        tk.display().to_string(),
-        "--task".into(),
-        format!("slu={},symbols=1", slu.display()),
-        "--task".into(),
-        format!("bio={},asr=aug,symbols=1", bio.display()),
-    ]);
-    let Cmd::Train(t) = Cli::parse_from(v).cmd else {
-        panic!("not train")
-    };
-    let (r, _) = t.recipe().unwrap();
+    let (r, tok, _tmp) = two_task_recipe(60, ",symbols=1", ",asr=aug,symbols=1");
     assert_eq!((r.tasks[0].symbols, r.tasks[1].symbols), (1.0, 1.0));
-    let tok = Tok::from_file(&tk).unwrap();
     let tasks = load_tasks(&r, &tok, None).unwrap();
     let count = |t: usize, f: Form| tasks[t].train_forms.iter().filter(|x| x.1 == f).count();
     // At rate 1 every sentence gets a noisy copy (a symbol at its ends at least).
