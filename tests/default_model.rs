@@ -22,6 +22,12 @@ const UTTERANCES: &[&str] = &[
     "mutations in the brca1 gene predispose to breast and ovarian cancer",
 ];
 
+/// The shipped model.
+fn shipped() -> Tagger {
+    Tagger::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag"))
+        .expect("models/default.ptag")
+}
+
 fn tag_all(t: &Tagger) -> Value {
     let out: Vec<Value> = UTTERANCES
         .iter()
@@ -79,8 +85,7 @@ fn shipped_model_tags_as_its_card_says() {
 
 #[test]
 fn symbols_typed_between_words_are_no_slots() {
-    let t =
-        Tagger::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag")).unwrap();
+    let t = shipped();
     let keep = TagOptions {
         keep_symbol_slots: true,
         skip_symbol_words: false,
@@ -116,8 +121,7 @@ fn symbols_typed_between_words_are_no_slots() {
 /// the open tasks give must be exactly what they give with the gate off.
 #[test]
 fn the_gate_only_removes_silenced_tasks() {
-    let t =
-        Tagger::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default.ptag")).unwrap();
+    let t = shipped();
     let off = TagOptions {
         has_slot_threshold: None,
         ..TagOptions::default()
