@@ -503,18 +503,11 @@ impl Tagger {
                 )
             {
                 let head = &self.heads[hi];
-                if head.meta.role != HeadRole::HasSlot && single {
-                    if let Some(th) = gate {
-                        let closed = s.active.iter().enumerate().any(|(g, &gi)| {
-                            let m = &self.heads[gi].meta;
-                            m.role == HeadRole::HasSlot
-                                && m.task == head.meta.task
-                                && s.outputs[s.offsets[g] + 1] < th
-                        });
-                        if closed {
-                            continue;
-                        }
-                    }
+                if head.meta.role != HeadRole::HasSlot
+                    && single
+                    && self.silenced((&s.active, &s.outputs, &s.offsets), gate, &head.meta.task)
+                {
+                    continue;
                 }
                 let n = head.meta.labels.len();
                 let out = &mut s.outputs[s.offsets[a]..s.offsets[a + 1]];
@@ -568,18 +561,29 @@ impl Tagger {
         Ok(())
     }
 
+    /// Whether the has-slot head of `task` among the `active` heads (their
+    /// outputs in `outputs` from `offsets`) is below the gate `gate` (never
+    /// when `None`).
+    fn silenced(
+        &self,
+        (active, outputs, offsets): (&[usize], &[f32], &[usize]),
+        gate: Option<f32>,
+        task: &str,
+    ) -> bool {
+        let Some(th) = gate else {
+            return false;
+        };
+        active.iter().enumerate().any(|(a, &hi)| {
+            let m = &self.heads[hi].meta;
+            m.role == HeadRole::HasSlot && m.task == task && outputs[offsets[a] + 1] < th
+        })
+    }
+
     fn assemble(&self, text: &str, s: &mut Scratch, options: &TagOptions, tagging: &mut Tagging) {
         let (mut n_slots, mut n_intents) = (0, 0);
         let output = |a: usize| &s.outputs[s.offsets[a]..s.offsets[a + 1]];
-        let silenced = |task: &str| -> bool {
-            let Some(th) = options.has_slot_threshold else {
-                return false;
-            };
-            s.active.iter().enumerate().any(|(a, &hi)| {
-                let m = &self.heads[hi].meta;
-                m.role == HeadRole::HasSlot && m.task == task && output(a)[1] < th
-            })
-        };
+        let heads_out = (&s.active[..], &s.outputs[..], &s.offsets[..]);
+        let silenced = |task: &str| self.silenced(heads_out, options.has_slot_threshold, task);
         for (a, &hi) in s.active.iter().enumerate() {
             let head = &self.heads[hi];
             let labels = &self.labels[hi];
