@@ -2,7 +2,8 @@
 # Shared by the scripts/train-*.sh recipes: builds the tool, fetches the teacher
 # and runs `picotag-quantize train --resume` with the run's log in runs/NAME/train.log.
 #
-#   train_run NAME ARGS...        (REFINE_FROM=CHECKPOINT: --refine-from it, not --init the teacher)
+#   train_run NAME ARGS...        (REFINE_FROM=CHECKPOINT: --refine-from it, not --init the teacher;
+#                                  INIT=FOLDER: --init that pretrained folder, e.g. an `adapt` output)
 #
 # Every recipe is resumable: run the same script again after a kill and it
 # continues from runs/NAME/last. Start long runs so that they survive the shell:
@@ -29,6 +30,8 @@ train_run() {
   local init
   if [[ -n ${REFINE_FROM:-} ]]; then
     init=(--refine-from "$REFINE_FROM")
+  elif [[ -n ${INIT:-} ]]; then
+    init=(--init "$INIT")
   else
     init=(--init "$(scripts/fetch-teacher.sh 2>>"$log" | tail -n 1)")
   fi

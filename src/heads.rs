@@ -1,8 +1,9 @@
 //! Classification heads over the encoder's output.
 
 use crate::decode::Tag;
-use crate::encoder::ops::{dot, dot_rows, softmax, DOT_ROWS};
-use crate::encoder::weights::{Mat, MatRef, VecRef};
+use crate::encoder::ops::softmax;
+use crate::encoder::packed::PackedRows;
+use crate::encoder::weights::{MatRef, VecRef};
 use crate::error::{Error, Result};
 use crate::format::{HeadKind, HeadMeta, HeadRole, ModelFile, Pooling};
 use crate::kernels;
@@ -12,8 +13,9 @@ use crate::kernels;
 pub struct HeadRef {
     /// Its metadata.
     pub meta: HeadMeta,
-    weight: MatRef,
     bias: VecRef,
+    /// The weights `heads.<name>.weight`, repacked.
+    packed: PackedRows,
 }
 
 impl HeadRef {
@@ -37,8 +39,9 @@ impl HeadRef {
                 meta.name
             )));
         }
+        let weight = MatRef::bind(file, &format!("heads.{}.weight", meta.name), n, hidden)?;
         Ok(HeadRef {
-            weight: MatRef::bind(file, &format!("heads.{}.weight", meta.name), n, hidden)?,
+            packed: PackedRows::new(&weight.view(file)?),
             bias: VecRef::bind(file, &format!("heads.{}.bias", meta.name), n)?,
             meta: meta.clone(),
         })
@@ -47,34 +50,27 @@ impl HeadRef {
     /// Label probabilities for each of `rows` (each `hidden` wide), `[rows, labels]`.
     pub fn probs(&self, file: &ModelFile, rows: &[&[f32]]) -> Result<Vec<f32>> {
         let mut out = vec![0.0f32; rows.len() * self.meta.labels.len()];
-        let mut wr = Vec::new();
-        self.probs_into(file, rows.len(), |i| rows[i], &mut out, &mut wr)?;
+        self.probs_into(file, rows.len(), |i| rows[i], &mut out)?;
         Ok(out)
     }
 
-    /// [`HeadRef::probs`] of `m` rows given by `row(i)` into `out`
-    /// (`[m, labels]`), with `wr` as reusable scratch: allocates nothing once
-    /// `wr` holds `hidden` values (and the head's bias is stored as f32).
+    /// [`HeadRef::probs`] of `m` rows given by `row(i)` (each at least
+    /// `hidden` wide) into `out` (`[m, labels]`); allocates nothing when the
+    /// head's bias is stored as f32.
     pub fn probs_into<'r>(
         &self,
         file: &ModelFile,
         m: usize,
         row: impl Fn(usize) -> &'r [f32],
         out: &mut [f32],
-        wr: &mut Vec<f32>,
     ) -> Result<()> {
-        let w = self.weight.view(file)?;
         let b = self.bias.view(file)?;
-        if wr.len() < DOT_ROWS * w.k {
-            wr.resize(DOT_ROWS * w.k, 0.0);
-        }
         let body = Probs {
-            w,
+            w: &self.packed,
             b: &b,
             m,
             row,
             out,
-            wr,
         };
         kernels::with_vector_isa(kernels::detect(), body);
         Ok(())
@@ -114,42 +110,21 @@ impl HeadRef {
 /// The work of [`HeadRef::probs_into`], compiled for the vector unit (see
 /// [`kernels::with_vector_isa`]).
 struct Probs<'a, 'r, F: Fn(usize) -> &'r [f32]> {
-    w: Mat<'a>,
+    w: &'a PackedRows,
     b: &'a [f32],
     m: usize,
     row: F,
     out: &'a mut [f32],
-    wr: &'a mut [f32],
 }
 
 impl<'r, F: Fn(usize) -> &'r [f32]> kernels::VectorBody for Probs<'_, 'r, F> {
     type Out = ();
     #[inline(always)]
     fn run(self) {
-        let (n, k, m) = (self.w.n, self.w.k, self.m);
-        let out = &mut self.out[..m * n];
-        // Blocks of DOT_ROWS labels (each token row read once per block),
-        // then the labels left one at a time; the same sums as `dot`.
-        let blocked = n / DOT_ROWS * DOT_ROWS;
-        let wr = &mut self.wr[..DOT_ROWS * k];
-        for j0 in (0..blocked).step_by(DOT_ROWS) {
-            for (r, w) in wr.chunks_exact_mut(k).enumerate() {
-                self.w.row_into(j0 + r, w);
-            }
-            for i in 0..m {
-                let d = dot_rows((self.row)(i), wr);
-                for (r, v) in d.iter().enumerate() {
-                    out[i * n + j0 + r] = v + self.b[j0 + r];
-                }
-            }
+        let out = &mut self.out[..self.m * self.w.n()];
+        self.w.product(self.m, self.row, Some(self.b), out);
+        for row in out.chunks_exact_mut(self.w.n()) {
+            softmax(row);
         }
-        let wr = &mut wr[..k];
-        for j in blocked..n {
-            self.w.row_into(j, wr);
-            for i in 0..m {
-                out[i * n + j] = dot((self.row)(i), wr) + self.b[j];
-            }
-        }
-        out.chunks_exact_mut(n).for_each(softmax);
     }
 }

@@ -520,7 +520,7 @@ impl Tagger {
                             let p = tw[mine[r]].first_token - win.start + 1;
                             &hidden[p * h..(p + 1) * h]
                         };
-                        head.probs_into(&self.file, mine.len(), row, &mut s.probs, &mut s.wr)?;
+                        head.probs_into(&self.file, mine.len(), row, &mut s.probs)?;
                         for (r, &w) in mine.iter().enumerate() {
                             out[w * n..(w + 1) * n].copy_from_slice(&s.probs[r * n..(r + 1) * n]);
                         }
@@ -530,13 +530,7 @@ impl Tagger {
                         head.pool_into(hidden, h, s.ids.len(), &mut s.pooled);
                         s.probs.resize(n, 0.0);
                         let pooled = &s.pooled;
-                        head.probs_into(
-                            &self.file,
-                            1,
-                            |_| pooled.as_slice(),
-                            &mut s.probs,
-                            &mut s.wr,
-                        )?;
+                        head.probs_into(&self.file, 1, |_| pooled.as_slice(), &mut s.probs)?;
                         let probs = &s.probs[..n];
                         if head.meta.role == HeadRole::HasSlot {
                             if wi == 0 || probs[1] > out[1] {
@@ -712,7 +706,6 @@ struct Scratch {
     outputs: Vec<f32>,
     probs: Vec<f32>,
     pooled: Vec<f32>,
-    wr: Vec<f32>,
     /// Per word: best label and its probability.
     best: Vec<(usize, f32)>,
     /// Entity matches of the call, and the matcher's buffers.

@@ -29,6 +29,9 @@ pub enum Cmd {
     Build(crate::build::BuildArgs),
     /// Train (or resume) a multi-task teacher.
     Train(TrainArgs),
+    /// Task-adaptive pre-training: continue the encoder's masked language
+    /// modelling on the tasks' own text; writes a folder `train --init` takes.
+    Adapt(crate::adapt::AdaptArgs),
     /// Distil a teacher checkpoint into a smaller student (resumable like `train`).
     Distill(DistillArgs),
     /// Evaluate a checkpoint or a .ptag model on labelled data.
@@ -69,6 +72,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Build(a) => crate::build::run(&a),
         Cmd::Train(a) => crate::train::args::run(&a),
+        Cmd::Adapt(a) => crate::adapt::run(&a),
         Cmd::Distill(a) => crate::distill::args::run(&a),
         Cmd::Eval(a) => crate::eval::args::run_eval(&a),
         Cmd::Bench(a) => crate::bench::run(&a),

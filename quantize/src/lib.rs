@@ -1,5 +1,6 @@
 //! picotag-quantize: trains, evaluates and (later) compresses picotag models.
 
+pub mod adapt;
 pub mod bench;
 pub mod build;
 pub mod calibrate;

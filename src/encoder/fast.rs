@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::ops::{attention, attention_scratch, gelu, layer_norm};
+use super::ops::{attention, attention_scratch, gelu_in_place, layer_norm};
 use super::weights::{EncoderRef, LinearRef, Mat, MatData, Scales};
 use crate::error::{Error, Result};
 use crate::format::ModelFile;
@@ -248,7 +248,7 @@ fn layers(
         // x = attn + ffn_out(gelu(ffn_in(attn))), then LayerNorm.
         let inner = grow(&mut s.inner, t * inter);
         linear(isa, file, &layer.ffn_in, attn, t, aq, asc, inner, st)?;
-        inner.iter_mut().for_each(|u| *u = gelu(*u));
+        gelu_in_place(inner);
         x.copy_from_slice(attn);
         linear(
             isa,

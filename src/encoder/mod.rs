@@ -2,6 +2,7 @@
 
 pub mod fast;
 pub mod ops;
+pub mod packed;
 pub mod reference;
 pub mod weights;
 

@@ -4,12 +4,38 @@
 #[inline(always)]
 pub fn layer_norm(x: &mut [f32], n: usize, gamma: &[f32], beta: &[f32], eps: f32) {
     for row in x.chunks_exact_mut(n) {
-        let mean = row.iter().sum::<f32>() / n as f32;
-        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n as f32;
+        // Both sums in 8 independent partial sums (see [`sum`]): a single
+        // running sum is a chain of dependent adds that cannot vectorize.
+        let mean = sum(row) / n as f32;
+        let var = sum_sq_dev(row, mean) / n as f32;
         let inv = 1.0 / (var + eps).sqrt();
         for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
             *v = (*v - mean) * inv * g + b;
         }
+    }
+}
+
+/// `Σ (x - mean)²` in 8 independent partial sums (see [`sum`]).
+#[inline(always)]
+fn sum_sq_dev(x: &[f32], mean: f32) -> f32 {
+    let c = x.chunks_exact(8);
+    let tail: f32 = c.remainder().iter().map(|v| (v - mean) * (v - mean)).sum();
+    let mut acc = [0.0f32; 8];
+    for v in c {
+        for i in 0..8 {
+            acc[i] += (v[i] - mean) * (v[i] - mean);
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// [`gelu`] of every value, in place. A plain loop, not `for_each`: the
+/// closure-taking call was left out of line, compiled for the baseline ISA
+/// instead of the vector unit of the caller.
+#[inline(always)]
+pub fn gelu_in_place(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = gelu(*v);
     }
 }
 
@@ -103,9 +129,13 @@ fn sum(x: &[f32]) -> f32 {
 #[inline(always)]
 pub fn softmax(x: &mut [f32]) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    x.iter_mut().for_each(|v| *v = exp(*v - max));
+    for v in x.iter_mut() {
+        *v = exp(*v - max);
+    }
     let inv = 1.0 / sum(x);
-    x.iter_mut().for_each(|v| *v *= inv);
+    for v in x.iter_mut() {
+        *v *= inv;
+    }
 }
 
 /// `a · b` (over the shorter of the two), in 8 independent partial sums so
@@ -128,43 +158,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
-}
-
-/// Labels per block of [`dot_rows`].
-pub const DOT_ROWS: usize = 8;
-
-/// `[a · w_r for r in 0..DOT_ROWS]`, each equal bit for bit to
-/// [`dot`]`(a, w_r)` (same partial sums, same order), where `w` holds the
-/// rows `w_r` one after another, each `a.len()` wide. Reading `a` once for
-/// all rows and keeping one independent sum chain per row is what makes a
-/// head's many short dot products throughput- rather than latency-bound.
-#[inline(always)]
-pub fn dot_rows(a: &[f32], w: &[f32]) -> [f32; DOT_ROWS] {
-    let k = a.len();
-    let w = &w[..DOT_ROWS * k];
-    let full = k / 8 * 8;
-    let mut acc = [[0.0f32; 8]; DOT_ROWS];
-    for c in (0..full).step_by(8) {
-        let x = &a[c..c + 8];
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let y = &w[r * k + c..r * k + c + 8];
-            for i in 0..8 {
-                acc[i] += x[i] * y[i];
-            }
-        }
-    }
-    let mut out = [0.0f32; DOT_ROWS];
-    for (r, (o, acc)) in out.iter_mut().zip(&acc).enumerate() {
-        let tail: f32 = a[full..]
-            .iter()
-            .zip(&w[r * k + full..(r + 1) * k])
-            .map(|(x, y)| x * y)
-            .sum();
-        *o = ((acc[0] + acc[4]) + (acc[1] + acc[5]))
-            + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
-            + tail;
-    }
-    out
 }
 
 /// Positions per block of the attention scores (one 512-bit register of f32).
@@ -273,27 +266,6 @@ mod tests {
         }
         println!("max |erf - libm::erff| on [-6, 6] = {worst:e}");
         assert!(worst < 1e-6, "max |erf - libm::erff| = {worst:e}");
-    }
-
-    #[test]
-    fn dot_rows_is_dot_bit_for_bit() {
-        // xorshift: no rand dependency in the runtime crate.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        };
-        for k in [1, 7, 8, 9, 31, 64, 383, 384, 385] {
-            let a: Vec<f32> = (0..k).map(|_| next()).collect();
-            let w: Vec<f32> = (0..DOT_ROWS * k).map(|_| next() * 3.0).collect();
-            let d = dot_rows(&a, &w);
-            for (r, v) in d.iter().enumerate() {
-                let want = dot(&a, &w[r * k..(r + 1) * k]);
-                assert_eq!(v.to_bits(), want.to_bits(), "k {k} row {r}");
-            }
-        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::ops::{attention, attention_scratch, dot, gelu, layer_norm};
+use super::ops::{attention, attention_scratch, dot, gelu_in_place, layer_norm};
 use super::weights::{EncoderRef, LinearRef, Mat};
 use crate::error::{Error, Result};
 use crate::format::ModelFile;
@@ -127,7 +127,7 @@ pub fn forward_into(
                 eps,
             );
             linear_ref_into(file, &layer.ffn_in, &s.attn, t, &mut s.inner, &mut s.row)?;
-            s.inner.iter_mut().for_each(|v| *v = gelu(*v));
+            gelu_in_place(&mut s.inner);
             linear_ref_into(file, &layer.ffn_out, &s.inner, t, x, &mut s.row)?;
             x.iter_mut().zip(&s.attn).for_each(|(o, r)| *o += r);
             let n2 = &layer.ffn_norm;

@@ -2,6 +2,7 @@
 
 use half::f16;
 
+use super::packed::PackedRows;
 use crate::error::{Error, Result};
 use crate::format::{Architecture, DType, Layout, ModelFile, TensorInfo};
 use crate::kernels;
@@ -246,6 +247,8 @@ pub struct EncoderRef {
     pub word: MatRef,
     /// `[hidden, r]` f32 projection of factorized word embeddings.
     pub word_projection: Option<MatRef>,
+    /// [`EncoderRef::word_projection`] repacked for the embedding's product.
+    projection: Option<PackedRows>,
     /// `[max_positions, hidden]`.
     pub position: MatRef,
     /// `[type_vocab, hidden]`.
@@ -276,10 +279,6 @@ impl EncoderRef {
         }
         let tmp = &mut tmp[..h];
         let word = self.word.view(file)?;
-        let proj = match &self.word_projection {
-            Some(p) => Some(p.view(file)?),
-            None => None,
-        };
         let pos = self.position.view(file)?;
         let typ = self.token_type.view(file)?;
         for (i, &id) in ids.iter().enumerate() {
@@ -291,18 +290,12 @@ impl EncoderRef {
                 )));
             }
             let xi = &mut x[i * h..(i + 1) * h];
-            match &proj {
+            match &self.projection {
                 None => word.row_into(id, xi),
                 Some(p) => {
-                    let r = p.k;
-                    let low = &mut tmp[..r];
-                    word.row_into(id, low);
-                    let MatData::F32(pw) = p.data else {
-                        return Err(Error::format("word embedding projection must be f32"));
-                    };
-                    for (o, prow) in xi.iter_mut().zip(pw.chunks_exact(r)) {
-                        *o = super::ops::dot(prow, low);
-                    }
+                    word.row_into(id, &mut tmp[..p.k()]);
+                    let low = &tmp[..p.k()];
+                    p.product(1, |_| low, None, xi);
                 }
             }
             pos.row_into(i, tmp);
@@ -389,6 +382,10 @@ impl EncoderRef {
                 a.vocab_size,
                 word_cols,
             )?,
+            projection: match &word_projection {
+                Some(p) => Some(PackedRows::new(&p.view(file)?)),
+                None => None,
+            },
             word_projection,
             position: MatRef::bind(
                 file,

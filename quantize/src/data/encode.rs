@@ -51,6 +51,13 @@ impl Tok {
             .map_err(|e| Error::Tokenizer(format!("{e}")))
     }
 
+    /// The id of a special token such as `[MASK]`.
+    pub fn token_id(&self, token: &str) -> Result<u32> {
+        self.tk
+            .token_to_id(token)
+            .ok_or_else(|| Error::Tokenizer(format!("no {token} token in the vocabulary")))
+    }
+
     /// Vocabulary size.
     pub fn vocab_size(&self) -> usize {
         // The largest id + 1, not the number of entries: ids may have gaps
