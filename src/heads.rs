@@ -2,7 +2,7 @@
 
 use crate::decode::Tag;
 use crate::encoder::ops::softmax;
-use crate::encoder::packed::PackedRows;
+use crate::encoder::packed::{LazyPacked, PackedRows};
 use crate::encoder::weights::{MatRef, VecRef};
 use crate::error::{Error, Result};
 use crate::format::{HeadKind, HeadMeta, HeadRole, ModelFile, Pooling};
@@ -14,8 +14,8 @@ pub struct HeadRef {
     /// Its metadata.
     pub meta: HeadMeta,
     bias: VecRef,
-    /// The weights `heads.<name>.weight`, repacked.
-    packed: PackedRows,
+    /// The weights `heads.<name>.weight`, repacked on first use.
+    weight: LazyPacked,
 }
 
 impl HeadRef {
@@ -41,7 +41,7 @@ impl HeadRef {
         }
         let weight = MatRef::bind(file, &format!("heads.{}.weight", meta.name), n, hidden)?;
         Ok(HeadRef {
-            packed: PackedRows::new(&weight.view(file)?),
+            weight: LazyPacked::new(weight),
             bias: VecRef::bind(file, &format!("heads.{}.bias", meta.name), n)?,
             meta: meta.clone(),
         })
@@ -66,7 +66,7 @@ impl HeadRef {
     ) -> Result<()> {
         let b = self.bias.view(file)?;
         let body = Probs {
-            w: &self.packed,
+            w: self.weight.get(file)?,
             b: &b,
             m,
             row,

@@ -2,9 +2,11 @@
 //! over a few rows (the heads over a sentence's words, the projection of
 //! factorized word embeddings).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use super::weights::Mat;
+use super::weights::{Mat, MatRef};
+use crate::error::Result;
+use crate::format::ModelFile;
 
 /// Output columns per block (one 512-bit register of f32).
 pub const LB: usize = 16;
@@ -168,6 +170,34 @@ impl PackedRows {
                 }
             }
         }
+    }
+}
+
+/// A matrix of the file, repacked as [`PackedRows`] on first use (not at
+/// open, which stays a few checks over the mapped bytes); shared by threads.
+#[derive(Debug, Clone)]
+pub struct LazyPacked {
+    src: MatRef,
+    packed: OnceLock<PackedRows>,
+}
+
+impl LazyPacked {
+    /// Wraps a bound matrix.
+    pub fn new(src: MatRef) -> LazyPacked {
+        LazyPacked {
+            src,
+            packed: OnceLock::new(),
+        }
+    }
+
+    /// The packed matrix, packing it from `file` (the file it was bound to)
+    /// the first time.
+    pub fn get(&self, file: &ModelFile) -> Result<&PackedRows> {
+        if let Some(p) = self.packed.get() {
+            return Ok(p);
+        }
+        let p = PackedRows::new(&self.src.view(file)?);
+        Ok(self.packed.get_or_init(|| p))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use half::f16;
 
-use super::packed::PackedRows;
+use super::packed::LazyPacked;
 use crate::error::{Error, Result};
 use crate::format::{Architecture, DType, Layout, ModelFile, TensorInfo};
 use crate::kernels;
@@ -247,8 +247,9 @@ pub struct EncoderRef {
     pub word: MatRef,
     /// `[hidden, r]` f32 projection of factorized word embeddings.
     pub word_projection: Option<MatRef>,
-    /// [`EncoderRef::word_projection`] repacked for the embedding's product.
-    projection: Option<PackedRows>,
+    /// [`EncoderRef::word_projection`], repacked on first use for the
+    /// embedding's product.
+    projection: Option<LazyPacked>,
     /// `[max_positions, hidden]`.
     pub position: MatRef,
     /// `[type_vocab, hidden]`.
@@ -279,6 +280,10 @@ impl EncoderRef {
         }
         let tmp = &mut tmp[..h];
         let word = self.word.view(file)?;
+        let projection = match &self.projection {
+            Some(p) => Some(p.get(file)?),
+            None => None,
+        };
         let pos = self.position.view(file)?;
         let typ = self.token_type.view(file)?;
         for (i, &id) in ids.iter().enumerate() {
@@ -290,7 +295,7 @@ impl EncoderRef {
                 )));
             }
             let xi = &mut x[i * h..(i + 1) * h];
-            match &self.projection {
+            match &projection {
                 None => word.row_into(id, xi),
                 Some(p) => {
                     word.row_into(id, &mut tmp[..p.k()]);
@@ -382,10 +387,7 @@ impl EncoderRef {
                 a.vocab_size,
                 word_cols,
             )?,
-            projection: match &word_projection {
-                Some(p) => Some(PackedRows::new(&p.view(file)?)),
-                None => None,
-            },
+            projection: word_projection.clone().map(LazyPacked::new),
             word_projection,
             position: MatRef::bind(
                 file,
