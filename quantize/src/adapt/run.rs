@@ -2,7 +2,6 @@
 //! checkpoints, the held-out masked-token loss after each epoch, and a
 //! pretrained folder per epoch.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,6 +20,7 @@ use crate::model::bert::Bert;
 use crate::model::ops::Dropout;
 use crate::model::params::{load_safetensors, read_hf_config, select_bert, Params};
 use crate::model::{device, write_json};
+use crate::train::epochs::log_line;
 use crate::train::optim::{AdamW, AdamWConfig};
 use crate::train::progress::Progress;
 use crate::train::schedule::{epoch_batches, learning_rate, BatchPlan, Schedule};
@@ -186,7 +186,7 @@ pub fn adapt(a: &AdaptArgs) -> Result<()> {
             "train_tokens_per_s": prog.tokens_per_s(),
         });
         eprintln!("after epoch {}: {line}", state.epoch);
-        append_line(&a.out.join("adapt.jsonl"), &line)?;
+        log_line(&a.out, "adapt.jsonl", &line)?;
         let folder = a.out.join(format!("epoch-{}", state.epoch));
         save_pretrained(&folder, &params, &a.init, a)?;
         eprintln!("encoder saved in {} (use it as --init)", folder.display());
@@ -278,13 +278,4 @@ fn save_pretrained(dir: &Path, params: &Params, init: &Path, a: &AdaptArgs) -> R
 fn read_json<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T> {
     let text = read_text(path)?;
     serde_json::from_str(&text).map_err(|e| Error::json(path, e))
-}
-
-fn append_line(path: &Path, v: &serde_json::Value) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    writeln!(f, "{v}").map_err(|e| Error::io(path, e))
 }

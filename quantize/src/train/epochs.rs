@@ -38,7 +38,8 @@ pub struct RunControl {
     pub dev_limit: Option<usize>,
 }
 
-fn log_line(run: &Path, name: &str, v: &serde_json::Value) -> Result<()> {
+/// Appends `v` as one JSON line to the file `name` of the run folder `run`.
+pub fn log_line(run: &Path, name: &str, v: &serde_json::Value) -> Result<()> {
     let path = run.join(name);
     let mut f = std::fs::OpenOptions::new()
         .create(true)
