@@ -54,6 +54,46 @@ fn the_tiny_recipe_builds_a_model_that_tags_and_a_card_with_its_figures() {
     assert_eq!(std::fs::read(&out).unwrap(), before);
 }
 
+#[test]
+fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = repo().join("recipes");
+    let text = std::fs::read_to_string(dir.join("tiny.toml"))
+        .unwrap()
+        .replace(
+            "data_root = \"tiny\"",
+            &format!("data_root = {:?}", dir.join("tiny")),
+        )
+        .replace(
+            "tokenizer = \"../models/default.ptag\"",
+            &format!("tokenizer = {:?}", repo().join("models/default.ptag")),
+        )
+        .replace("epochs = 6", "epochs = 0")
+        .replace("epochs = 3", "epochs = 8\nalpha_kd = 0.0\nalpha_gold = 1.0");
+    let recipe = tmp.path().join("gold.toml");
+    std::fs::write(&recipe, &text).unwrap();
+    let out = tmp.path().join("gold.ptag");
+    let runs = tmp.path().join("runs");
+    run(&BuildArgs {
+        recipe,
+        only: vec![],
+        runs: runs.clone(),
+        out: Some(out.clone()),
+        data: None,
+    })
+    .unwrap();
+    // The teacher was not trained: its best is its start, with no dev line.
+    assert!(runs.join("tiny/teacher/best/model.safetensors").is_file());
+    assert!(!runs.join("tiny/teacher/dev.jsonl").exists());
+    let dev = std::fs::read_to_string(runs.join("tiny/student/dev.jsonl")).unwrap();
+    assert_eq!(dev.lines().count(), 8);
+    let t = Tagger::open(&out).unwrap();
+    let r = t
+        .tag_utterance("book a table for four in paris tomorrow")
+        .unwrap();
+    assert!(!r.slots.is_empty(), "{r:?}");
+}
+
 fn recipe_error(text: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("r.toml");
@@ -88,6 +128,11 @@ fn bad_recipes_name_the_key() {
         ),
         (GOOD.replace("epochs = 1", "epochs = \"one\""), "epochs"),
         (GOOD.replace("epochs = 1", "epochs = 0"), "`teacher.epochs`"),
+        (
+            GOOD.replace("epochs = 1", "epochs = 0")
+                + "[student]\nshape = { layers = 1, hidden = 64, heads = 4, intermediate = 128 }\nepochs = 1\nlr = 1e-3\n",
+            "`teacher.epochs`",
+        ),
         (GOOD.replace("x.ptag", "x.bin"), "`output`"),
         (
             GOOD.replace("data = \"d\"", "train = \"t\""),

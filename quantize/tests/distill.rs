@@ -19,7 +19,7 @@ use picotag_quantize::recipe::{InitFrom, Recipe};
 use picotag_quantize::train::batch::{Batch, Example};
 use picotag_quantize::train::epochs::RunControl;
 use picotag_quantize::train::start::train;
-use picotag_quantize::train::step::BatchInput;
+use picotag_quantize::train::step::{batch_loss, BatchInput};
 use picotag_quantize::train::tasks::{load_tasks, TaskData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -361,6 +361,54 @@ fn every_student_parameter_gets_a_gradient() {
             .to_scalar::<f32>()
             .unwrap();
         assert!(m > 0.0, "{name}: zero gradient");
+    }
+}
+
+#[test]
+fn gold_only_distillation_is_the_students_own_loss() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, base) = teacher(tmp.path());
+    let tm = Model::load_frozen(&t, &Device::Cpu).unwrap();
+    let a = arch(tm.meta.architecture.vocab_size, 32, 2, Some(8));
+    let mut dr = recipe(&t, &base, a, Some(vec![0, 2]));
+    dr.weights.alpha_kd = 0.0;
+    dr.weights.alpha_gold = 0.75;
+    let (s, tasks) = student(&dr, &tm);
+    let d = Distiller {
+        teacher: &tm,
+        weights: dr.weights,
+        aux_weight: dr.base.aux_weight,
+        hidden: hidden_map(&dr, &tm).unwrap(),
+    };
+    for td in &tasks {
+        let ex: Vec<&Example> = td.train.iter().collect();
+        let b = Batch::new(&ex, &Device::Cpu).unwrap();
+        let th = s.task(&td.spec.name).unwrap().clone();
+        let tth = tm.task(&td.spec.name).unwrap().clone();
+        let x = BatchInput::new(&b, &th);
+        let got = d.batch_loss(&s, &x, &tth, &mut None).unwrap();
+        let own = batch_loss(&s, &x, dr.base.aux_weight, &mut None).unwrap();
+        let (got, own) = (
+            got.to_scalar::<f32>().unwrap(),
+            own.to_scalar::<f32>().unwrap(),
+        );
+        assert!(own > 0.0);
+        assert!(
+            (got - 0.75 * own).abs() <= 1e-5 * own,
+            "{got} vs 0.75 · {own}"
+        );
+        // With a KL term the teacher counts: the two differ.
+        let kd = Distiller {
+            weights: KdWeights {
+                alpha_kd: 0.5,
+                ..dr.weights
+            },
+            teacher: &tm,
+            aux_weight: d.aux_weight,
+            hidden: d.hidden.clone(),
+        };
+        let with_kd = kd.batch_loss(&s, &x, &tth, &mut None).unwrap();
+        assert!((with_kd.to_scalar::<f32>().unwrap() - got).abs() > 1e-4);
     }
 }
 

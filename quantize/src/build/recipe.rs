@@ -124,7 +124,8 @@ pub struct Teacher {
     /// With `random`: the encoder's shape.
     #[serde(default)]
     pub shape: Option<Shape>,
-    /// Epochs.
+    /// Epochs; 0: the teacher is the pretrained encoder with fresh heads,
+    /// the layer source of a student trained on gold labels only.
     pub epochs: usize,
     /// Peak learning rate.
     pub lr: f64,
@@ -394,8 +395,15 @@ impl LoadedRecipe {
             _ if t.shape.is_some() => return bad("teacher.shape", "only with init = \"random\""),
             _ => {}
         }
-        if t.epochs == 0 {
-            return bad("teacher.epochs", "at least 1");
+        let gold_only = f
+            .student
+            .as_ref()
+            .is_some_and(|s| s.alpha_kd == 0.0 && s.hidden_mse == 0.0);
+        if t.epochs == 0 && !gold_only {
+            return bad(
+                "teacher.epochs",
+                "at least 1 (0 only for a [student] with alpha_kd = 0 and hidden_mse = 0)",
+            );
         }
         if t.lr.is_nan() || t.lr <= 0.0 {
             return bad("teacher.lr", "must be positive");

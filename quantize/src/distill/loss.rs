@@ -12,7 +12,7 @@ use crate::model::heads::TaskHeads;
 use crate::model::ops::{cross_entropy, partial_label_nll, Dropout};
 use crate::model::Model;
 use crate::recipe::KdWeights;
-use crate::train::step::{negatives_loss, partial_targets, BatchInput};
+use crate::train::step::{batch_loss, negatives_loss, partial_targets, BatchInput};
 
 /// How student hidden states are compared with the teacher's.
 #[derive(Debug, Clone)]
@@ -67,7 +67,8 @@ impl Distiller<'_> {
     /// (`crate::train::step::gate_negatives`; no teacher term: the teacher may
     /// never have seen such negatives). `tth` are the task's heads in the
     /// teacher; with `x.o_set` (a unified slot head) the slots' gold term is
-    /// the partial-label loss.
+    /// the partial-label loss. With `α_kd = 0` and no hidden-state term, the
+    /// teacher is not run: `α_gold ·` [`batch_loss`] of the student alone.
     pub fn batch_loss(
         &self,
         student: &Model,
@@ -86,6 +87,11 @@ impl Distiller<'_> {
         let w = self.weights;
         let teacher = self.teacher;
         let mse = w.hidden_mse > 0.0 && !self.hidden.pairs.is_empty();
+        if w.alpha_kd == 0.0 && !mse {
+            // Gold labels only (a shrunk encoder trained from its teacher's
+            // layers): the teacher's outputs are not needed.
+            return Ok((batch_loss(student, x, self.aux_weight, drop)? * w.alpha_gold)?);
+        }
         let (s_all, t_all) = if mse {
             (
                 student.bert.forward_layers(&batch.ids, &batch.mask, drop)?,

@@ -56,7 +56,8 @@ pub type BatchLossFn<'a> =
 /// The optimisation loop shared by `train` and `distill`: the epochs of `r`
 /// from `run.state` on, with progress, `last/` checkpoints, per-epoch dev
 /// evaluation (`dev.jsonl`) and the `best/` checkpoint. Stops early (saving)
-/// at `ctl.max_steps`.
+/// at `ctl.max_steps`. With 0 epochs the starting model is saved as `best/`
+/// and `last/`.
 pub fn run_epochs(
     r: &Recipe,
     ctl: &RunControl,
@@ -84,6 +85,13 @@ pub fn run_epochs(
         r.epochs,
         warmup
     );
+    if r.epochs == 0 {
+        // Nothing to train: the starting model is the run's result (the
+        // layer source of a student that learns from gold labels only).
+        save_best(&ctl.out, &run.model)?;
+        save_last(&ctl.out, run, &dev)?;
+        return Ok(());
+    }
     let mut prog = Progress::new(total, run.state.step, Duration::from_secs(ctl.log_every));
     while run.state.epoch < r.epochs {
         let plan = epoch_plan(r, tasks, run.state.epoch);
