@@ -228,6 +228,12 @@ pub struct DistillRecipe {
     /// Tasks and optimisation (`base.init` and `base.aux` are ignored: the
     /// student's tokenizer and heads are the teacher's).
     pub base: Recipe,
+    /// Per-task teachers (task name → checkpoint folder): that task's
+    /// batches learn from this teacher instead of `teacher`, which still
+    /// gives the student's layers and embeddings (e.g. single-task
+    /// specialists distilled into one multi-task student).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub task_teachers: BTreeMap<String, PathBuf>,
 }
 
 /// The training recipe a checkpoint or model was made with: a `train`

@@ -3,14 +3,16 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 use picotag::format::Architecture;
 use picotag_quantize::data::encode::Tok;
+use picotag_quantize::distill::args::parse_task_teachers;
 use picotag_quantize::distill::eigen::{jacobi_eigen, low_rank};
 use picotag_quantize::distill::loss::{kd_kl, Distiller};
-use picotag_quantize::distill::{distill, hidden_map, init_student, student_heads};
+use picotag_quantize::distill::{distill, hidden_map, init_student, student_heads, Teachers};
 use picotag_quantize::model::Model;
 use picotag_quantize::recipe::DistillRecipe;
 use picotag_quantize::recipe::KdWeights;
@@ -89,13 +91,14 @@ fn recipe(
             alpha_gold: 0.5,
             hidden_mse: 0.0,
         },
+        task_teachers: BTreeMap::new(),
     }
 }
 
 fn student(dr: &DistillRecipe, teacher: &Model) -> (Model, Vec<TaskData>) {
     let tok = Tok::from_json(&teacher.meta.tokenizer).unwrap();
     let tasks = load_tasks(&dr.base, &tok, None).unwrap();
-    let heads = student_heads(teacher, &tasks).unwrap();
+    let heads = student_heads(teacher, &BTreeMap::new(), &tasks).unwrap();
     let m = init_student(dr, teacher, heads, "student", &Device::Cpu).unwrap();
     (m, tasks)
 }
@@ -207,7 +210,7 @@ fn layer_subset_init_copies_the_right_tensors() {
     let bad = recipe(&t, &base, s.meta.architecture.clone(), Some(vec![0, 3]));
     let tok = Tok::from_json(&tm.meta.tokenizer).unwrap();
     let tasks = load_tasks(&bad.base, &tok, None).unwrap();
-    let heads = student_heads(&tm, &tasks).unwrap();
+    let heads = student_heads(&tm, &BTreeMap::new(), &tasks).unwrap();
     assert!(init_student(&bad, &tm, heads, "x", &Device::Cpu).is_err());
 }
 
@@ -409,6 +412,79 @@ fn gold_only_distillation_is_the_students_own_loss() {
         };
         let with_kd = kd.batch_loss(&s, &x, &tth, &mut None).unwrap();
         assert!((with_kd.to_scalar::<f32>().unwrap() - got).abs() > 1e-4);
+    }
+}
+
+#[test]
+fn a_task_teacher_teaches_its_task_and_only_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, base) = teacher(tmp.path());
+    // A second teacher of the `bio` task alone (another seed, more steps).
+    let mut rb = base.clone();
+    rb.tasks.retain(|x| x.name == "bio");
+    rb.seed = 5;
+    let bio_run = tmp.path().join("bio-teacher");
+    train(&rb, &ctl(bio_run.clone(), false, Some(8))).unwrap();
+    let bt = bio_run.join("last");
+    let tm = Model::load_frozen(&t, &Device::Cpu).unwrap();
+    let a = arch(tm.meta.architecture.vocab_size, 32, 2, None);
+    let mut dr = recipe(&t, &base, a, Some(vec![0, 2]));
+    dr.task_teachers.insert("bio".into(), bt.clone());
+    let teachers = Teachers::load(&dr, &Device::Cpu).unwrap();
+    assert!(std::ptr::eq(teachers.of("slu"), &teachers.main));
+    assert!(std::ptr::eq(teachers.of("bio"), &teachers.by_task["bio"]));
+    // The student has every task's heads; its bio loss depends on the teacher.
+    let tok = Tok::from_json(&tm.meta.tokenizer).unwrap();
+    let tasks = load_tasks(&dr.base, &tok, None).unwrap();
+    let heads = student_heads(&teachers.main, &teachers.by_task, &tasks).unwrap();
+    let s = init_student(&dr, &teachers.main, heads, "s", &Device::Cpu).unwrap();
+    let bio = tasks.iter().find(|x| x.spec.name == "bio").unwrap();
+    let ex: Vec<&Example> = bio.train.iter().collect();
+    let b = Batch::new(&ex, &Device::Cpu).unwrap();
+    let th = s.task("bio").unwrap().clone();
+    let loss = |teacher: &Model| {
+        Distiller {
+            teacher,
+            weights: dr.weights,
+            aux_weight: dr.base.aux_weight,
+            hidden: hidden_map(&dr, &teachers.main).unwrap(),
+        }
+        .batch_loss(
+            &s,
+            &BatchInput::new(&b, &th),
+            &bio.heads(teacher).unwrap(),
+            &mut None,
+        )
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+    };
+    assert!((loss(teachers.of("bio")) - loss(&teachers.main)).abs() > 1e-4);
+    // A run with it goes through, and its recipe names the task's teacher.
+    let out = tmp.path().join("student");
+    let mut short = dr.clone();
+    short.base.epochs = 1;
+    distill(&short, &ctl(out.clone(), false, None)).unwrap();
+    let meta = picotag_quantize::model::read_meta(&out.join("best")).unwrap();
+    let rec = &meta.provenance["recipe"]["task_teachers"]["bio"];
+    assert_eq!(rec.as_str(), bt.to_str());
+    // Errors: a task that is not trained, and a hidden-state term.
+    let mut bad = dr.clone();
+    bad.task_teachers.insert("nope".into(), bt.clone());
+    assert!(Teachers::load(&bad, &Device::Cpu).is_err());
+    let mut bad = dr.clone();
+    bad.weights.hidden_mse = 1.0;
+    assert!(Teachers::load(&bad, &Device::Cpu).is_err());
+}
+
+#[test]
+fn task_teacher_arguments_are_checked() {
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let m = parse_task_teachers(&v(&["ncbi=runs/a/best", "atis=runs/b"])).unwrap();
+    assert_eq!(m["ncbi"], PathBuf::from("runs/a/best"));
+    assert_eq!(m.len(), 2);
+    for bad in [&["ncbi"][..], &["=x"], &["ncbi="], &["a=x", "a=y"]] {
+        assert!(parse_task_teachers(&v(bad)).is_err(), "{bad:?}");
     }
 }
 

@@ -584,7 +584,7 @@ fn a_unified_teacher_distils_into_a_unified_student() {
     dr.weights.alpha_gold = 1.0;
     let tok = Tok::from_json(&teacher.meta.tokenizer).unwrap();
     let tasks = load_tasks(&dr.base, &tok, None).unwrap();
-    let heads = student_heads(&teacher, &tasks).unwrap();
+    let heads = student_heads(&teacher, &Default::default(), &tasks).unwrap();
     let s = init_student(&dr, &teacher, heads, "s", &Device::Cpu).unwrap();
     let d = Distiller {
         teacher: &teacher,

@@ -1,5 +1,6 @@
 //! The `distill` subcommand's arguments and their recipe.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -15,9 +16,14 @@ use crate::train::epochs::RunControl;
 /// `distill` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct DistillArgs {
-    /// Teacher checkpoint folder (e.g. runs/teacher/best).
+    /// Teacher checkpoint folder (e.g. runs/teacher/best): the student's
+    /// layers and embeddings, and the teacher of every task without its own.
     #[arg(long)]
     pub teacher: PathBuf,
+    /// A task's own teacher, `TASK=CHECKPOINT` (e.g. a single-task run of
+    /// it): that task's batches learn from it. Repeatable.
+    #[arg(long = "task-teacher")]
+    pub task_teachers: Vec<String>,
     /// Student encoder layers.
     #[arg(long, default_value_t = 3)]
     pub layers: usize,
@@ -58,6 +64,25 @@ pub struct DistillArgs {
     /// Tasks, optimisation and the run folder (of the student).
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// Parses `TASK=CHECKPOINT` pairs (each task at most once).
+pub fn parse_task_teachers(v: &[String]) -> Result<BTreeMap<String, PathBuf>> {
+    let mut m = BTreeMap::new();
+    for s in v {
+        let (task, dir) = s
+            .split_once('=')
+            .filter(|(t, d)| !t.is_empty() && !d.is_empty())
+            .ok_or_else(|| {
+                Error::Spec(format!("--task-teacher {s:?}: expected TASK=CHECKPOINT"))
+            })?;
+        if m.insert(task.to_string(), PathBuf::from(dir)).is_some() {
+            return Err(Error::Spec(format!(
+                "--task-teacher: task {task:?} given twice"
+            )));
+        }
+    }
+    Ok(m)
 }
 
 /// Parses a comma list of layer indices.
@@ -113,6 +138,7 @@ impl DistillArgs {
                 hidden_mse: self.hidden_mse,
             },
             base,
+            task_teachers: parse_task_teachers(&self.task_teachers)?,
         };
         Ok((dr, self.run.control()))
     }

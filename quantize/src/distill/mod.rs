@@ -6,6 +6,7 @@ pub mod eigen;
 pub mod init;
 pub mod loss;
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use candle_core::Device;
@@ -43,16 +44,67 @@ fn teacher_aux(teacher: &Model, task: &str) -> AuxHeads {
     }
 }
 
-/// The student's heads: the teacher's heads of the distilled tasks, checked
-/// against the labels the data gives.
-pub fn student_heads(teacher: &Model, tasks: &[TaskData]) -> Result<Vec<HeadMeta>> {
+/// The teachers of a distillation: the main one (the student's layers and
+/// embeddings, and the teacher of every task without its own) and per-task
+/// ones.
+pub struct Teachers {
+    /// `DistillRecipe::teacher`.
+    pub main: Model,
+    /// `DistillRecipe::task_teachers`, loaded.
+    pub by_task: BTreeMap<String, Model>,
+}
+
+impl Teachers {
+    /// Loads the recipe's teachers, frozen. Per-task teachers must share the
+    /// main teacher's tokenizer, and exclude a hidden-state term and a
+    /// unified slot head.
+    pub fn load(dr: &DistillRecipe, dev: &Device) -> Result<Teachers> {
+        let main = Model::load_frozen(&dr.teacher, dev)?;
+        let mut by_task = BTreeMap::new();
+        for (task, dir) in &dr.task_teachers {
+            if !dr.base.tasks.iter().any(|t| &t.name == task) {
+                return Err(Error::Spec(format!(
+                    "--task-teacher {task}=…: there is no task {task:?}"
+                )));
+            }
+            let t = Model::load_frozen(dir, dev)?;
+            if t.meta.tokenizer != main.meta.tokenizer {
+                return Err(Error::Spec(format!(
+                    "--task-teacher {task}={}: its tokenizer differs from the teacher's",
+                    dir.display()
+                )));
+            }
+            by_task.insert(task.clone(), t);
+        }
+        if !by_task.is_empty() && (dr.weights.hidden_mse > 0.0 || dr.base.unified.is_some()) {
+            return Err(Error::Spec(
+                "per-task teachers go without --hidden-mse and without a unified slot head".into(),
+            ));
+        }
+        Ok(Teachers { main, by_task })
+    }
+
+    /// The teacher of `task`'s batches.
+    pub fn of(&self, task: &str) -> &Model {
+        self.by_task.get(task).unwrap_or(&self.main)
+    }
+}
+
+/// The student's heads: the heads of the distilled tasks in each task's
+/// teacher (`by_task`, else `main`), checked against the labels the data gives.
+pub fn student_heads(
+    main: &Model,
+    by_task: &BTreeMap<String, Model>,
+    tasks: &[TaskData],
+) -> Result<Vec<HeadMeta>> {
     let first = tasks
         .first()
         .ok_or_else(|| Error::Spec("distill needs at least one --task".into()))?;
-    let aux = teacher_aux(teacher, &first.spec.name);
+    let of = |task: &str| by_task.get(task).unwrap_or(main);
+    let aux = teacher_aux(of(&first.spec.name), &first.spec.name);
     let from_data = head_metas(tasks, aux);
     for h in &from_data {
-        let t = teacher
+        let t = of(&h.task)
             .meta
             .heads
             .iter()
@@ -68,7 +120,8 @@ pub fn student_heads(teacher: &Model, tasks: &[TaskData]) -> Result<Vec<HeadMeta
     Ok(from_data)
 }
 
-/// The student model freshly initialised from `teacher` (heads included).
+/// The student model freshly initialised from `teacher`, with the heads it
+/// has (the others, those of tasks with their own teacher only, start fresh).
 pub fn init_student(
     dr: &DistillRecipe,
     teacher: &Model,
@@ -76,7 +129,11 @@ pub fn init_student(
     name: &str,
     dev: &Device,
 ) -> Result<Model> {
-    let names: Vec<String> = heads.iter().map(|h| h.name.clone()).collect();
+    let names: Vec<String> = heads
+        .iter()
+        .filter(|h| teacher.meta.heads.iter().any(|t| t.name == h.name))
+        .map(|h| h.name.clone())
+        .collect();
     let init = student_tensors(teacher, &dr.student, &dr.init, &names)?;
     let mut provenance =
         provenance(&serde_json::to_value(dr).map_err(|e| Error::json(&dr.teacher, e))?);
@@ -136,25 +193,28 @@ pub fn distill(dr: &DistillRecipe, ctl: &RunControl) -> Result<TrainState> {
     let recipe_json = serde_json::to_value(dr).map_err(|e| Error::json(&ctl.out, e))?;
     let r = &dr.base;
     let resumed = resumable(ctl, r.freeze_word_embeddings.into(), r.adamw, &dev)?;
-    let teacher = Model::load_frozen(&dr.teacher, &dev)?;
+    let teachers = Teachers::load(dr, &dev)?;
+    let teacher = &teachers.main;
     let tok = Tok::from_json(&teacher.meta.tokenizer)?;
     let t0 = Instant::now();
     let tasks = load_tasks(r, &tok, ctl.dev_limit)?;
     report_tasks(&tasks, t0);
-    let heads = student_heads(&teacher, &tasks)?;
+    let heads = student_heads(teacher, &teachers.by_task, &tasks)?;
     let mut run = resume_or_start(resumed, &recipe_json, heads, r.seed, r.adamw, |heads| {
-        init_student(dr, &teacher, heads, &run_name(ctl), &dev)
+        init_student(dr, teacher, heads, &run_name(ctl), &dev)
     })?;
-    let distiller = Distiller {
-        teacher: &teacher,
-        weights: dr.weights,
-        aux_weight: r.aux_weight,
-        hidden: hidden_map(dr, &teacher)?,
-    };
+    let hidden = hidden_map(dr, teacher)?;
     let negatives = gate_negatives(&r.tasks, &run.model);
     let mut loss_fn =
         |m: &Model, th: &TaskHeads, b: &Batch, td: &TaskData, drop: &mut Option<Dropout>| {
-            let tth = td.heads(&teacher)?;
+            let t = teachers.of(&td.spec.name);
+            let distiller = Distiller {
+                teacher: t,
+                weights: dr.weights,
+                aux_weight: r.aux_weight,
+                hidden: hidden.clone(),
+            };
+            let tth = td.heads(t)?;
             distiller.batch_loss(m, &BatchInput::of_task(b, th, td, &negatives), &tth, drop)
         };
     run_epochs(r, ctl, &tasks, &mut run, &dev, &mut loss_fn)?;
