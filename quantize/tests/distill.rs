@@ -103,14 +103,19 @@ fn student(dr: &DistillRecipe, teacher: &Model) -> (Model, Vec<TaskData>) {
     (m, tasks)
 }
 
-/// The distillation loss of every task's whole training set, summed.
-fn total_loss(dr: &DistillRecipe, teacher: &Model, s: &Model, tasks: &[TaskData]) -> f32 {
-    let d = Distiller {
-        teacher,
+/// The distiller of `dr` with teacher `t`.
+fn distiller<'a>(dr: &DistillRecipe, t: &'a Model) -> Distiller<'a> {
+    Distiller {
+        teacher: t,
         weights: dr.weights,
         aux_weight: dr.base.aux_weight,
-        hidden: hidden_map(dr, teacher).unwrap(),
-    };
+        hidden: hidden_map(dr, t).unwrap(),
+    }
+}
+
+/// The distillation loss of every task's whole training set, summed.
+fn total_loss(dr: &DistillRecipe, teacher: &Model, s: &Model, tasks: &[TaskData]) -> f32 {
+    let d = distiller(dr, teacher);
     let mut sum = 0.0;
     for t in tasks {
         let ex: Vec<&Example> = t.train.iter().collect();
@@ -335,12 +340,7 @@ fn every_student_parameter_gets_a_gradient() {
     let mut dr = recipe(&t, &base, a, None);
     dr.weights.hidden_mse = 1.0;
     let (s, tasks) = student(&dr, &tm);
-    let d = Distiller {
-        teacher: &tm,
-        weights: dr.weights,
-        aux_weight: dr.base.aux_weight,
-        hidden: hidden_map(&dr, &tm).unwrap(),
-    };
+    let d = distiller(&dr, &tm);
     assert!(d.hidden.projection.is_some());
     let ex: Vec<&Example> = tasks[0].train.iter().collect();
     let b = Batch::new(&ex, &Device::Cpu).unwrap();
@@ -377,12 +377,7 @@ fn gold_only_distillation_is_the_students_own_loss() {
     dr.weights.alpha_kd = 0.0;
     dr.weights.alpha_gold = 0.75;
     let (s, tasks) = student(&dr, &tm);
-    let d = Distiller {
-        teacher: &tm,
-        weights: dr.weights,
-        aux_weight: dr.base.aux_weight,
-        hidden: hidden_map(&dr, &tm).unwrap(),
-    };
+    let d = distiller(&dr, &tm);
     for td in &tasks {
         let ex: Vec<&Example> = td.train.iter().collect();
         let b = Batch::new(&ex, &Device::Cpu).unwrap();
@@ -443,21 +438,16 @@ fn a_task_teacher_teaches_its_task_and_only_it() {
     let b = Batch::new(&ex, &Device::Cpu).unwrap();
     let th = s.task("bio").unwrap().clone();
     let loss = |teacher: &Model| {
-        Distiller {
-            teacher,
-            weights: dr.weights,
-            aux_weight: dr.base.aux_weight,
-            hidden: hidden_map(&dr, &teachers.main).unwrap(),
-        }
-        .batch_loss(
-            &s,
-            &BatchInput::new(&b, &th),
-            &bio.heads(teacher).unwrap(),
-            &mut None,
-        )
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
+        distiller(&dr, teacher)
+            .batch_loss(
+                &s,
+                &BatchInput::new(&b, &th),
+                &bio.heads(teacher).unwrap(),
+                &mut None,
+            )
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
     };
     assert!((loss(teachers.of("bio")) - loss(&teachers.main)).abs() > 1e-4);
     // A run with it goes through, and its recipe names the task's teacher.
