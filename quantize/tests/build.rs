@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use picotag::Tagger;
+use picotag_quantize::build::card::HAND_WRITTEN;
 use picotag_quantize::build::recipe::LoadedRecipe;
-use picotag_quantize::build::{run, BuildArgs};
+use picotag_quantize::build::{run, BuildArgs, Stage};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -21,6 +22,7 @@ fn the_tiny_recipe_builds_a_model_that_tags_and_a_card_with_its_figures() {
         runs: tmp.path().join("runs"),
         out: Some(out.clone()),
         data: None,
+        teacher_task: vec![],
     };
     run(&args).unwrap();
     let t = Tagger::open(&out).unwrap();
@@ -38,6 +40,7 @@ fn the_tiny_recipe_builds_a_model_that_tags_and_a_card_with_its_figures() {
         "| task | dev sentences | int8 | int8, gate | f32 | intent int8 / f32 |",
         "Out-of-scope",
         "| teacher |",
+        "## Training stages",
         "```toml",
     ] {
         assert!(card.contains(want), "card lacks {want:?}:\n{card}");
@@ -48,17 +51,38 @@ fn the_tiny_recipe_builds_a_model_that_tags_and_a_card_with_its_figures() {
         .unwrap();
     let f1: f64 = row.split('|').nth(3).unwrap().trim().parse().unwrap();
     assert!(f1 > 50.0, "{row}");
+    // The teacher's and the student's kept epochs, as they scored them.
+    let stages = card
+        .lines()
+        .find(|l| l.starts_with("| assistant | ") && l.contains("(epoch"))
+        .unwrap();
+    assert_eq!(stages.matches("(epoch").count(), 2, "{stages}");
     // Run again: every stage is done, nothing changes.
     let before = std::fs::read(&out).unwrap();
     run(&args).unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), before);
+    // A hand-written part after the marker survives a new card, once.
+    let card_path = tmp.path().join("tiny.md");
+    let mut text = card.clone();
+    text += &format!("\n{HAND_WRITTEN}\n\n## Known weaknesses\n\nToy data.\n");
+    std::fs::write(&card_path, text).unwrap();
+    for _ in 0..2 {
+        run(&BuildArgs {
+            only: vec![Stage::Card],
+            ..args.clone()
+        })
+        .unwrap();
+    }
+    let card = std::fs::read_to_string(&card_path).unwrap();
+    assert_eq!(card.matches("## Known weaknesses\n\nToy data.").count(), 1);
+    assert_eq!(card.matches(HAND_WRITTEN).count(), 1);
+    assert_eq!(card.matches("## Dev figures").count(), 1);
 }
 
-#[test]
-fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
-    let tmp = tempfile::tempdir().unwrap();
+/// recipes/tiny.toml with absolute paths, to be written anywhere.
+fn tiny_text() -> String {
     let dir = repo().join("recipes");
-    let text = std::fs::read_to_string(dir.join("tiny.toml"))
+    std::fs::read_to_string(dir.join("tiny.toml"))
         .unwrap()
         .replace(
             "data_root = \"tiny\"",
@@ -68,6 +92,12 @@ fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
             "tokenizer = \"../models/default.ptag\"",
             &format!("tokenizer = {:?}", repo().join("models/default.ptag")),
         )
+}
+
+#[test]
+fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = tiny_text()
         .replace("epochs = 6", "epochs = 0")
         .replace("epochs = 3", "epochs = 8\nalpha_kd = 0.0\nalpha_gold = 1.0");
     let recipe = tmp.path().join("gold.toml");
@@ -80,6 +110,7 @@ fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
         runs: runs.clone(),
         out: Some(out.clone()),
         data: None,
+        teacher_task: vec![],
     })
     .unwrap();
     // The teacher was not trained: its best is its start, with no dev line.
@@ -92,6 +123,74 @@ fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
         .tag_utterance("book a table for four in paris tomorrow")
         .unwrap();
     assert!(!r.slots.is_empty(), "{r:?}");
+}
+
+#[test]
+fn per_task_teachers_each_teach_their_task() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Two tasks (the tiny data twice), a teacher each; `b`'s trains 2 epochs.
+    let text = tiny_text()
+        .replace(
+            "format = \"jsonl\"",
+            "format = \"jsonl\"\ndomain = \"x\"\n\n[[tasks]]\nname = \"b\"\ndata = \".\"\nformat = \"jsonl\"\ndomain = \"y\"\nteacher_epochs = 2",
+        )
+        .replace("epochs = 6", "epochs = 3\nper_task = true")
+        .replace("epochs = 3\nlr = 2e-3", "epochs = 1\nlr = 2e-3\ninit_teacher = \"b\"");
+    let recipe = tmp.path().join("per-task.toml");
+    std::fs::write(&recipe, &text).unwrap();
+    let runs = tmp.path().join("runs");
+    let out = tmp.path().join("per-task.ptag");
+    let args = |only: Vec<Stage>, teacher_task: Vec<String>| BuildArgs {
+        recipe: recipe.clone(),
+        only,
+        runs: runs.clone(),
+        out: Some(out.clone()),
+        data: None,
+        teacher_task,
+    };
+    let run_dir = runs.join("tiny");
+    let epochs = |t: &str| {
+        std::fs::read_to_string(run_dir.join(t).join("dev.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    // `--teacher-task b` trains b's teacher alone and leaves the stage open.
+    run(&args(vec![Stage::Teacher], vec!["b".into()])).unwrap();
+    assert_eq!(epochs("teacher-b"), 2);
+    assert!(!run_dir.join("teacher-assistant").exists());
+    assert!(!run_dir.join("teacher.done").exists());
+    // A task the recipe lacks is an error.
+    let e = run(&args(vec![Stage::Teacher], vec!["c".into()])).unwrap_err();
+    assert!(e.to_string().contains("--teacher-task c"), "{e}");
+    // The whole build: the other teacher, then a student taught by both.
+    run(&args(vec![], vec![])).unwrap();
+    assert_eq!(epochs("teacher-assistant"), 3);
+    assert_eq!(epochs("teacher-b"), 2);
+    let meta = picotag_quantize::model::read_meta(&run_dir.join("student/best")).unwrap();
+    let rec = &meta.provenance["recipe"];
+    let teacher = rec["teacher"].as_str().unwrap();
+    assert!(teacher.ends_with("teacher-b/best"), "{teacher}");
+    let other = rec["task_teachers"]["assistant"].as_str().unwrap();
+    assert!(other.ends_with("teacher-assistant/best"), "{other}");
+    assert!(rec["task_teachers"].get("b").is_none(), "{rec}");
+    let t = Tagger::open(&out).unwrap();
+    assert_eq!(t.tasks().len(), 2);
+    let card = std::fs::read_to_string(tmp.path().join("per-task.md")).unwrap();
+    assert!(card.contains("each task's teacher was trained on that task alone"));
+    let row = card
+        .lines()
+        .find(|l| l.starts_with("| b | ") && l.contains("(epoch"))
+        .unwrap();
+    assert_eq!(row.matches("(epoch").count(), 2, "{row}");
+    // Each task's dev sentences through the other domain's task.
+    for want in [
+        "## Out-of-domain false slots",
+        "| assistant | b | 60 |",
+        "| b | assistant | 60 |",
+    ] {
+        assert!(card.contains(want), "card lacks {want:?}:\n{card}");
+    }
 }
 
 fn recipe_error(text: &str) -> String {
@@ -114,6 +213,9 @@ epochs = 1
 lr = 1e-4
 "#;
 
+const STUDENT: &str =
+    "[student]\nshape = { layers = 1, hidden = 64, heads = 4, intermediate = 128 }\nepochs = 1\nlr = 1e-3\n";
+
 #[test]
 fn bad_recipes_name_the_key() {
     let tmp = tempfile::tempdir().unwrap();
@@ -129,8 +231,7 @@ fn bad_recipes_name_the_key() {
         (GOOD.replace("epochs = 1", "epochs = \"one\""), "epochs"),
         (GOOD.replace("epochs = 1", "epochs = 0"), "`teacher.epochs`"),
         (
-            GOOD.replace("epochs = 1", "epochs = 0")
-                + "[student]\nshape = { layers = 1, hidden = 64, heads = 4, intermediate = 128 }\nepochs = 1\nlr = 1e-3\n",
+            GOOD.replace("epochs = 1", "epochs = 0") + STUDENT,
             "`teacher.epochs`",
         ),
         (GOOD.replace("x.ptag", "x.bin"), "`output`"),
@@ -161,6 +262,30 @@ fn bad_recipes_name_the_key() {
         (
             GOOD.replace("lr = 1e-4", "lr = 1e-4\nsymbols = 1.5"),
             "`teacher.symbols`",
+        ),
+        (
+            GOOD.replace("lr = 1e-4", "lr = 1e-4\nper_task = true"),
+            "`teacher.per_task`",
+        ),
+        (
+            GOOD.replace("data = \"d\"", "data = \"d\"\nteacher_epochs = 4"),
+            "`tasks[0].teacher_epochs`",
+        ),
+        (
+            GOOD.replace("lr = 1e-4", "lr = 1e-4\nper_task = true")
+                + STUDENT
+                + "init_teacher = \"z\"\n",
+            "`student.init_teacher`",
+        ),
+        (
+            GOOD.to_string() + STUDENT + "init_teacher = \"a\"\n",
+            "`student.init_teacher`",
+        ),
+        (
+            GOOD.replace("lr = 1e-4", "lr = 1e-4\nper_task = true")
+                + STUDENT
+                + "hidden_mse = 1.0\n",
+            "`student.hidden_mse`",
         ),
     ];
     for (text, want) in cases {

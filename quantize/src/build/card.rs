@@ -1,19 +1,24 @@
 //! The model card `build` writes beside the `.ptag`: tasks, labels, data
 //! sizes, dev figures (int8 and f32 through the runtime, has-slot gate off
 //! and on), out-of-scope thresholds, size, the recipe and the time per stage.
-//! Everything in it is read from the files the build wrote.
+//! Everything in it is read from the files the build wrote, except a
+//! hand-written part after [`HAND_WRITTEN`], which a new build keeps.
 
 use std::fmt::Write as _;
 
 use picotag::format::{HeadRole, ModelFile};
 
 use super::recipe::LoadedRecipe;
-use super::{stage_name, BuildPaths, Stage, StageDone, TaskFigures, STAGES};
+use super::{stage_name, BuildPaths, EvalFigures, Stage, StageDone, STAGES};
 use crate::data::load_split;
 use crate::error::{Error, Result};
 
+/// The line after which a card is hand-written: `build` keeps it and what
+/// follows when it writes the card again.
+pub const HAND_WRITTEN: &str = "<!-- Hand-written from here on: `build` keeps this part. -->";
+
 /// The eval stage's figures.
-pub fn read_eval(p: &BuildPaths) -> Result<Vec<TaskFigures>> {
+pub fn read_eval(p: &BuildPaths) -> Result<EvalFigures> {
     read_json(&p.run.join("eval.json"))
 }
 
@@ -142,7 +147,7 @@ pub fn write(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
         s,
         "| task | dev sentences | int8 | int8, gate | f32 | intent int8 / f32 |\n|---|---|---|---|---|---|"
     );
-    for f in &figs {
+    for f in &figs.tasks {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} |",
@@ -171,6 +176,9 @@ pub fn write(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
         );
     }
 
+    ood_table(&mut s, &figs);
+    teachers_table(&mut s, r, p);
+
     let _ = writeln!(s, "\n## Time per stage\n");
     let _ = writeln!(s, "| stage | seconds |\n|---|---|");
     for st in STAGES.iter().filter(|&&x| x != Stage::Card) {
@@ -184,5 +192,102 @@ pub fn write(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
         r.path.display(),
         r.text.trim_end()
     );
+    if let Some(kept) = std::fs::read_to_string(&p.card)
+        .ok()
+        .and_then(|old| old.find(HAND_WRITTEN).map(|i| old[i..].to_string()))
+    {
+        let _ = write!(s, "\n{kept}");
+    }
     std::fs::write(&p.card, s).map_err(|e| Error::io(&p.card, e))
+}
+
+/// The out-of-domain false slots of the eval stage, when the tasks have domains.
+fn ood_table(s: &mut String, figs: &EvalFigures) {
+    if figs.ood.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Out-of-domain false slots\n");
+    let _ = writeln!(
+        s,
+        "Dev sentences of one task (as written) through the slot heads of another \
+         domain's tasks, int8 file: every slot is a false one. Slots per 1,000 \
+         sentences with the has-slot gate off and on (on: the runtime's default \
+         options).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| dev sentences of | through | sentences | gate off | gate on |\n|---|---|---|---|---|"
+    );
+    for o in &figs.ood {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.1} | {:.1} |",
+            o.sentences_of,
+            o.through.join(", "),
+            o.sentences,
+            o.per_1000_gate_off,
+            o.per_1000_gate_on
+        );
+    }
+}
+
+/// The line of a run's `dev.jsonl` with the best mean F1 (the epoch its
+/// `best/` holds: the first of equals), if the run scored any epoch.
+fn best_dev(run: &std::path::Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(run.join("dev.jsonl")).ok()?;
+    let mean = |v: &serde_json::Value| v["mean_f1"].as_f64().unwrap_or(f64::NAN);
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .reduce(|a, b| if mean(&b) > mean(&a) { b } else { a })
+}
+
+/// The dev figures of the training stages at their kept epochs (candle, f32):
+/// each task's teacher (its own with per-task teachers) and the student.
+fn teachers_table(s: &mut String, r: &LoadedRecipe, p: &BuildPaths) {
+    let per_task = r.file.teacher.per_task;
+    let shared = (!per_task).then(|| best_dev(&p.teacher(None))).flatten();
+    let student = r
+        .file
+        .student
+        .as_ref()
+        .and_then(|_| best_dev(&p.run.join("student")));
+    let cell = |line: Option<&serde_json::Value>, task: &str| -> String {
+        let Some(l) = line else {
+            return "—".into();
+        };
+        let t = &l["tasks"][task];
+        let Some(f1) = t["f1"].as_f64() else {
+            return "—".into();
+        };
+        let intent = t["intent_accuracy"]
+            .as_f64()
+            .map(|a| format!(" / {}", pct(a)))
+            .unwrap_or_default();
+        format!("{}{intent} (epoch {})", pct(f1), l["epoch"])
+    };
+    let _ = writeln!(s, "\n## Training stages\n");
+    let _ = writeln!(
+        s,
+        "Dev slot F1 / intent accuracy in % at the epoch each stage kept, as its \
+         training scored it (candle, f32, before compression){}.\n",
+        if per_task {
+            "; each task's teacher was trained on that task alone"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(s, "| task | teacher | student |\n|---|---|---|");
+    for t in &r.file.tasks {
+        let own = per_task
+            .then(|| best_dev(&p.teacher(Some(&t.name))))
+            .flatten();
+        let teacher = own.as_ref().or(shared.as_ref());
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            t.name,
+            cell(teacher, &t.name),
+            cell(student.as_ref(), &t.name)
+        );
+    }
 }

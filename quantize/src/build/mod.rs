@@ -19,13 +19,13 @@ use crate::data::load_split;
 use crate::error::{Error, Result};
 use crate::eval::ptag::eval_model_gated;
 use crate::eval::unified_view;
-use recipe::{LoadedRecipe, RecipeFile};
+use recipe::{LoadedRecipe, RecipeFile, TaskEntry};
 
 /// The stages, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
-    /// Train the multi-task teacher.
+    /// Train the teacher (multi-task, or one per task).
     Teacher,
     /// Distil the student (when the recipe has one).
     Student,
@@ -62,6 +62,11 @@ pub struct BuildArgs {
     /// Task data paths start here instead of the recipe's `data_root`.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// With per-task teachers (`teacher.per_task`): the teacher stage trains
+    /// only this task's teacher and is not marked done (two processes can
+    /// train two teachers at once). Repeatable.
+    #[arg(long)]
+    pub teacher_task: Vec<String>,
 }
 
 /// Where a build keeps its work.
@@ -95,6 +100,15 @@ impl BuildPaths {
 
     fn done(&self, s: Stage) -> PathBuf {
         self.run.join(format!("{}.done", stage_name(s)))
+    }
+
+    /// The run folder of the teacher of `task` (`teacher-TASK`), or of the
+    /// multi-task teacher (`teacher`) when `task` is `None`.
+    pub fn teacher(&self, task: Option<&str>) -> PathBuf {
+        match task {
+            Some(t) => self.run.join(format!("teacher-{t}")),
+            None => self.run.join("teacher"),
+        }
     }
 
     /// The checkpoint that gets compressed: the student's best, else the teacher's.
@@ -155,6 +169,20 @@ fn run_command(args: &[String]) -> Result<()> {
 /// Runs `build`.
 pub fn run(a: &BuildArgs) -> Result<()> {
     let r = LoadedRecipe::load(&a.recipe, a.data.as_deref())?;
+    if let Some(t) = a
+        .teacher_task
+        .iter()
+        .find(|t| !r.file.teacher.per_task || !r.file.tasks.iter().any(|u| &u.name == *t))
+    {
+        return Err(Error::Spec(format!(
+            "build --teacher-task {t}: {}",
+            if r.file.teacher.per_task {
+                "the recipe has no such task"
+            } else {
+                "only with teacher.per_task = true"
+            }
+        )));
+    }
     let p = BuildPaths::new(&r, a);
     std::fs::create_dir_all(&p.run).map_err(|e| Error::io(&p.run, e))?;
     for stage in STAGES {
@@ -171,10 +199,20 @@ pub fn run(a: &BuildArgs) -> Result<()> {
         }
         let t0 = Instant::now();
         match stage {
-            Stage::Teacher => run_command(&teacher_args(&r, &p)?)?,
+            Stage::Teacher if r.file.teacher.per_task => {
+                for t in &r.file.tasks {
+                    if a.teacher_task.is_empty() || a.teacher_task.contains(&t.name) {
+                        run_command(&teacher_args(&r, &p, Some(t))?)?;
+                    }
+                }
+                if !a.teacher_task.is_empty() {
+                    continue;
+                }
+            }
+            Stage::Teacher => run_command(&teacher_args(&r, &p, None)?)?,
             Stage::Student => run_command(&student_args(&r, &p)?)?,
             Stage::Compress => compress(&r, &p)?,
-            Stage::Eval => evaluate(&p)?,
+            Stage::Eval => evaluate(&r, &p)?,
             Stage::Card => card::write(&r, &p)?,
         }
         let d = StageDone {
@@ -185,10 +223,13 @@ pub fn run(a: &BuildArgs) -> Result<()> {
     summary(&r, &p)
 }
 
-fn teacher_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
+/// `train` arguments of the multi-task teacher (`task` `None`) or of one
+/// task's teacher.
+fn teacher_args(r: &LoadedRecipe, p: &BuildPaths, task: Option<&TaskEntry>) -> Result<Vec<String>> {
     let t = &r.file.teacher;
     let mut v: Vec<String> = vec!["train".into(), "--resume".into()];
-    v.extend(["--out".into(), p.run.join("teacher").display().to_string()]);
+    let out = p.teacher(task.map(|x| x.name.as_str()));
+    v.extend(["--out".into(), out.display().to_string()]);
     match t.init.as_str() {
         "minilm" => v.extend(["--init".into(), minilm(r)?.display().to_string()]),
         "random" => {
@@ -204,12 +245,17 @@ fn teacher_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
             r.resolve(Path::new(dir)).display().to_string(),
         ]),
     }
-    for task in &r.file.tasks {
+    let tasks = match task {
+        Some(x) => std::slice::from_ref(x),
+        None => &r.file.tasks[..],
+    };
+    for task in tasks {
         v.extend(["--task".into(), r.task_arg(task, t.domains, t.symbols)?]);
     }
+    let epochs = task.and_then(|x| x.teacher_epochs).unwrap_or(t.epochs);
     v.extend([
         "--epochs".into(),
-        t.epochs.to_string(),
+        epochs.to_string(),
         "--lr".into(),
         t.lr.to_string(),
         "--batch-size".into(),
@@ -261,12 +307,20 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
     };
     let mut v: Vec<String> = vec!["distill".into(), "--resume".into()];
     v.extend(["--out".into(), p.run.join("student").display().to_string()]);
+    let main = r.init_teacher();
     v.extend([
         "--teacher".into(),
-        p.run.join("teacher").join("best").display().to_string(),
+        p.teacher(main).join("best").display().to_string(),
     ]);
     for task in &r.file.tasks {
         v.extend(["--task".into(), r.task_arg(task, true, s.symbols)?]);
+        if main.is_some_and(|m| m != task.name) {
+            let best = p.teacher(Some(&task.name)).join("best");
+            v.extend([
+                "--task-teacher".into(),
+                format!("{}={}", task.name, best.display()),
+            ]);
+        }
     }
     v.extend(shape_args(&s.shape));
     if !s.init_layers.is_empty() {
@@ -426,14 +480,40 @@ pub struct TaskFigures {
     pub intent: Option<(f64, f64)>,
 }
 
-fn evaluate(p: &BuildPaths) -> Result<()> {
+/// Out-of-domain false slots: the dev sentences of one task through the
+/// tasks of another domain (every slot they give is a false one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OodFigures {
+    /// The task whose dev sentences were tagged.
+    pub sentences_of: String,
+    /// The tasks of the other domain whose slots were counted.
+    pub through: Vec<String>,
+    /// Sentences tagged.
+    pub sentences: usize,
+    /// Slots per 1,000 sentences, has-slot gate off.
+    pub per_1000_gate_off: f64,
+    /// Slots per 1,000 sentences, the runtime's default options (gate on).
+    pub per_1000_gate_on: f64,
+}
+
+/// What the eval stage measures (`runs/NAME/eval.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalFigures {
+    /// Dev figures per task.
+    pub tasks: Vec<TaskFigures>,
+    /// Every task's dev sentences through each other domain's tasks (tasks
+    /// with a `domain` only).
+    pub ood: Vec<OodFigures>,
+}
+
+fn evaluate(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
     let file = ModelFile::open(&p.output, Default::default())?;
     let sets = dev_sets(file.meta(), &[])?;
-    let mut out = Vec::new();
-    for (task, data) in sets {
-        let view = unified_view(file.meta(), &task)?;
-        let data_s = load_split(&data)?;
-        let ev = |m: &Path, gate| eval_model_gated(m, &task, data_s.clone(), view.as_ref(), gate);
+    let mut tasks = Vec::new();
+    for (task, data) in &sets {
+        let view = unified_view(file.meta(), task)?;
+        let data_s = load_split(data)?;
+        let ev = |m: &Path, gate| eval_model_gated(m, task, data_s.clone(), view.as_ref(), gate);
         let (i8_off, i8_on, f32_off) = (
             ev(&p.output, None)?,
             ev(&p.output, Some(0.5))?,
@@ -445,7 +525,7 @@ fn evaluate(p: &BuildPaths) -> Result<()> {
             100.0 * i8_on.f1,
             100.0 * f32_off.f1
         );
-        out.push(TaskFigures {
+        tasks.push(TaskFigures {
             task: task.clone(),
             sentences: i8_off.sentences,
             int8_f1: i8_off.f1,
@@ -454,7 +534,62 @@ fn evaluate(p: &BuildPaths) -> Result<()> {
             intent: i8_off.intent_accuracy.zip(f32_off.intent_accuracy),
         });
     }
-    crate::model::write_json(&p.run.join("eval.json"), &out)
+    let ood = ood_figures(r, &p.output, &sets)?;
+    crate::model::write_json(&p.run.join("eval.json"), &EvalFigures { tasks, ood })
+}
+
+/// [`OodFigures`] of the int8 file for every (task, other domain) pair.
+fn ood_figures(
+    r: &LoadedRecipe,
+    model: &Path,
+    sets: &[(String, PathBuf)],
+) -> Result<Vec<OodFigures>> {
+    let domain_of = |task: &str| {
+        r.file
+            .tasks
+            .iter()
+            .find(|t| t.name == task)
+            .and_then(|t| t.domain.as_deref())
+    };
+    let mut domains: Vec<&str> = r
+        .file
+        .tasks
+        .iter()
+        .filter_map(|t| t.domain.as_deref())
+        .collect();
+    domains.sort_unstable();
+    domains.dedup();
+    let mut out = Vec::new();
+    for (task, data) in sets {
+        let Some(own) = domain_of(task) else {
+            continue;
+        };
+        let sentences = load_split(data)?;
+        for d in domains.iter().filter(|d| **d != own) {
+            let through: Vec<String> = r
+                .file
+                .tasks
+                .iter()
+                .filter(|t| t.domain.as_deref() == Some(d))
+                .map(|t| t.name.clone())
+                .collect();
+            let rep = crate::eval::ood::false_slots(model, &through, &[], &sentences)?;
+            eprintln!(
+                "{task} dev through {}: {:.1} false slots / 1,000 (gate on {:.1})",
+                through.join(","),
+                rep.gate_off.per_1000,
+                rep.gate_on.per_1000
+            );
+            out.push(OodFigures {
+                sentences_of: task.clone(),
+                through,
+                sentences: rep.sentences,
+                per_1000_gate_off: rep.gate_off.per_1000,
+                per_1000_gate_on: rep.gate_on.per_1000,
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn summary(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
@@ -467,7 +602,7 @@ fn summary(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
         );
     }
     if let Ok(figs) = card::read_eval(p) {
-        for f in figs {
+        for f in figs.tasks {
             eprintln!(
                 "   {}: dev slot F1 {:.2} int8 ({:.2} with the gate), {:.2} f32{}",
                 f.task,

@@ -30,7 +30,7 @@ pub struct RecipeFile {
     pub data_root: Option<PathBuf>,
     /// The tasks (datasets), at least one.
     pub tasks: Vec<TaskEntry>,
-    /// The multi-task teacher.
+    /// The teacher (one multi-task teacher, or one per task).
     pub teacher: Teacher,
     /// The distilled student; without it the teacher is compressed.
     #[serde(default)]
@@ -76,6 +76,10 @@ pub struct TaskEntry {
     /// Train on the first N sentences only (0: all).
     #[serde(default)]
     pub limit: usize,
+    /// With `teacher.per_task`: epochs of this task's teacher (default
+    /// `teacher.epochs`).
+    #[serde(default)]
+    pub teacher_epochs: Option<usize>,
 }
 
 fn one() -> f32 {
@@ -166,6 +170,11 @@ pub struct Teacher {
     /// gets them.
     #[serde(default = "yes")]
     pub domains: bool,
+    /// One teacher per task (`runs/NAME/teacher-TASK`), each trained on its
+    /// task alone; the student learns each task's batches from its task's
+    /// teacher (`distill --task-teacher`). Needs a `[student]`.
+    #[serde(default)]
+    pub per_task: bool,
 }
 
 /// An encoder's shape.
@@ -252,6 +261,10 @@ pub struct Student {
     /// Score at most N dev sentences per task after each epoch.
     #[serde(default)]
     pub dev_limit: Option<usize>,
+    /// With `teacher.per_task`: the task whose teacher gives the student's
+    /// layers and embeddings (default: the first task).
+    #[serde(default)]
+    pub init_teacher: Option<String>,
 }
 
 fn temperature() -> f64 {
@@ -336,13 +349,16 @@ impl LoadedRecipe {
         self.path.parent().unwrap_or(Path::new(".")).join(p)
     }
 
+    /// The error of a bad value of `key`.
+    fn bad(&self, key: &str, msg: &str) -> Result<()> {
+        Err(Error::Spec(format!(
+            "{}: `{key}`: {msg}",
+            self.path.display()
+        )))
+    }
+
     fn check(&self) -> Result<()> {
-        let bad = |key: &str, msg: &str| {
-            Err(Error::Spec(format!(
-                "{}: `{key}`: {msg}",
-                self.path.display()
-            )))
-        };
+        let bad = |key: &str, msg: &str| self.bad(key, msg);
         let f = &self.file;
         if f.version != RECIPE_VERSION {
             return bad(
@@ -432,6 +448,7 @@ impl LoadedRecipe {
                 return bad("student.init_layers", "one teacher layer per student layer");
             }
         }
+        self.check_per_task()?;
         if !["i8", "f16"].contains(&f.compress.embeddings.as_str()) {
             return bad("compress.embeddings", "`i8` or `f16`");
         }
@@ -446,6 +463,62 @@ impl LoadedRecipe {
             return bad("compress.reject_tpr", "in [0, 1]");
         }
         Ok(())
+    }
+
+    /// The keys of per-task teachers (`teacher.per_task`,
+    /// `tasks[i].teacher_epochs`, `student.init_teacher`).
+    fn check_per_task(&self) -> Result<()> {
+        let bad = |key: &str, msg: &str| self.bad(key, msg);
+        let f = &self.file;
+        let per_task = f.teacher.per_task;
+        for (i, t) in f.tasks.iter().enumerate() {
+            match t.teacher_epochs {
+                Some(_) if !per_task => {
+                    return bad(
+                        &format!("tasks[{i}].teacher_epochs"),
+                        "only with teacher.per_task = true",
+                    )
+                }
+                Some(0) => return bad(&format!("tasks[{i}].teacher_epochs"), "at least 1"),
+                _ => {}
+            }
+        }
+        let init = f.student.as_ref().and_then(|s| s.init_teacher.as_deref());
+        if let Some(n) = init {
+            if !per_task {
+                return bad("student.init_teacher", "only with teacher.per_task = true");
+            }
+            if !f.tasks.iter().any(|t| t.name == n) {
+                return bad("student.init_teacher", &format!("no task {n:?}"));
+            }
+        }
+        if per_task {
+            match &f.student {
+                None => return bad("teacher.per_task", "needs a [student] to learn from them"),
+                Some(s) if s.hidden_mse != 0.0 => {
+                    return bad(
+                        "student.hidden_mse",
+                        "0 with per-task teachers (each task has its own teacher's layers)",
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The task whose teacher starts the student (`student.init_teacher`,
+    /// else the first task); with per-task teachers only.
+    pub fn init_teacher(&self) -> Option<&str> {
+        if !self.file.teacher.per_task {
+            return None;
+        }
+        let named = self
+            .file
+            .student
+            .as_ref()
+            .and_then(|s| s.init_teacher.as_deref());
+        named.or_else(|| self.file.tasks.first().map(|t| t.name.as_str()))
     }
 
     /// The `--task` argument of task `t` for `train`/`distill` (`domain`:
