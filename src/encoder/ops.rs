@@ -125,10 +125,30 @@ fn sum(x: &[f32]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
+/// The largest value of `x` (`-inf` when empty; NaNs are skipped, as
+/// `f32::max` does), in 16 lanes so that it vectorizes (`f32::max` in a
+/// fold does not).
+#[inline(always)]
+fn max(x: &[f32]) -> f32 {
+    let c = x.chunks_exact(16);
+    let tail = c
+        .remainder()
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut m = [f32::NEG_INFINITY; 16];
+    for v in c {
+        for i in 0..16 {
+            m[i] = if v[i] > m[i] { v[i] } else { m[i] };
+        }
+    }
+    m.iter().copied().fold(tail, f32::max)
+}
+
 /// In-place softmax of a slice (numerically stable).
 #[inline(always)]
 pub fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = max(x);
     for v in x.iter_mut() {
         *v = exp(*v - max);
     }
@@ -163,10 +183,14 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Positions per block of the attention scores (one 512-bit register of f32).
 const JB: usize = 16;
 
+/// Queries per tile of the attention products: each key block (and value
+/// row) loaded once serves this many queries, in independent accumulators.
+const QB: usize = 4;
+
 /// The scratch [`attention`] needs for `t` positions of width `h` in `heads` heads.
 pub fn attention_scratch(t: usize, h: usize, heads: usize) -> usize {
     let tp = t.div_ceil(JB) * JB;
-    tp * (h / heads.max(1) + 1)
+    tp * (h / heads.max(1) + QB)
 }
 
 /// Multi-head self-attention products: `ctx = softmax(q kᵀ / √d + mask) v`
@@ -176,7 +200,9 @@ pub fn attention_scratch(t: usize, h: usize, heads: usize) -> usize {
 /// [`attention_scratch`]`(t, h, heads)` values: each head's keys, transposed
 /// and zero-padded to blocks of 16 positions (`[d, t16]`), so that a query's
 /// scores are `d` multiply-adds on a block kept in registers (`t` dot
-/// products of `d` values would each end in a horizontal sum), and a score row.
+/// products of `d` values would each end in a horizontal sum), and the score
+/// rows of [`QB`] queries, computed together so that the multiply-add chains
+/// of different queries overlap.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn attention(
@@ -191,10 +217,9 @@ pub fn attention(
     mask: &[bool],
 ) {
     let d = h / heads;
-    let scale = 1.0 / (d as f32).sqrt();
     let tp = t.div_ceil(JB) * JB;
     let (kt, rest) = scratch.split_at_mut(tp * d);
-    let scores = &mut rest[..tp];
+    let scores = &mut rest[..QB * tp];
     for hd in 0..heads {
         let off = hd * d;
         for e in 0..d {
@@ -204,47 +229,95 @@ pub fn attention(
             }
             row[t..].fill(0.0);
         }
-        for i in 0..t {
-            let qi = &q[i * h + off..i * h + off + d];
-            for (b, block) in scores.chunks_exact_mut(JB).enumerate() {
-                let mut acc = [0.0f32; JB];
-                for (e, &qe) in qi.iter().enumerate() {
-                    let qe = qe * scale;
-                    let ke = &kt[e * tp + b * JB..e * tp + (b + 1) * JB];
+        let head = Head { h, off, d, t, tp };
+        let mut i0 = 0;
+        while i0 + QB <= t {
+            head.tile::<QB>(q, kt, v, ctx, scores, mask, i0);
+            i0 += QB;
+        }
+        for i in i0..t {
+            head.tile::<1>(q, kt, v, ctx, scores, mask, i);
+        }
+    }
+}
+
+/// One attention head's geometry: row width `h`, the head's columns
+/// `off..off + d`, `t` positions padded to `tp`.
+struct Head {
+    h: usize,
+    off: usize,
+    d: usize,
+    t: usize,
+    tp: usize,
+}
+
+impl Head {
+    /// Queries `i0..i0 + N`: scores against the transposed keys `kt`,
+    /// softmax, then their context rows. Every sum runs in the same order
+    /// as for one query alone, so the result does not depend on `N`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn tile<const N: usize>(
+        &self,
+        q: &[f32],
+        kt: &[f32],
+        v: &[f32],
+        ctx: &mut [f32],
+        scores: &mut [f32],
+        mask: &[bool],
+        i0: usize,
+    ) {
+        let Head { h, off, d, t, tp } = *self;
+        let scale = 1.0 / (d as f32).sqrt();
+        for b in 0..tp / JB {
+            let mut acc = [[0.0f32; JB]; N];
+            for e in 0..d {
+                let ke = &kt[e * tp + b * JB..e * tp + (b + 1) * JB];
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let qe = q[(i0 + r) * h + off + e] * scale;
                     for l in 0..JB {
                         acc[l] += qe * ke[l];
                     }
                 }
-                block.copy_from_slice(&acc);
             }
-            let scores = &mut scores[..t];
+            for (r, acc) in acc.iter().enumerate() {
+                scores[r * tp + b * JB..r * tp + (b + 1) * JB].copy_from_slice(acc);
+            }
+        }
+        for r in 0..N {
+            let row = &mut scores[r * tp..r * tp + t];
             if !mask.is_empty() {
-                for (sc, &m) in scores.iter_mut().zip(mask) {
+                for (sc, &m) in row.iter_mut().zip(mask) {
                     if !m {
                         *sc = f32::NEG_INFINITY;
                     }
                 }
             }
-            softmax(scores);
-            // ctx_i = Σ_j p_j v_j, 16 columns at a time in registers.
-            let ci = &mut ctx[i * h + off..i * h + off + d];
-            let mut e0 = 0;
-            while e0 + JB <= d {
-                let mut acc = [0.0f32; JB];
-                for (j, &p) in scores.iter().enumerate() {
-                    let vj = &v[j * h + off + e0..j * h + off + e0 + JB];
+            softmax(row);
+        }
+        // ctx_i = Σ_j p_j v_j, 16 columns of N queries at a time in registers.
+        let mut e0 = 0;
+        while e0 + JB <= d {
+            let mut acc = [[0.0f32; JB]; N];
+            for j in 0..t {
+                let vj = &v[j * h + off + e0..j * h + off + e0 + JB];
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let p = scores[r * tp + j];
                     for l in 0..JB {
                         acc[l] += p * vj[l];
                     }
                 }
-                ci[e0..e0 + JB].copy_from_slice(&acc);
-                e0 += JB;
             }
-            for (e, c) in ci.iter_mut().enumerate().skip(e0) {
-                *c = scores
-                    .iter()
-                    .enumerate()
-                    .fold(0.0, |a, (j, &p)| a + p * v[j * h + off + e]);
+            for (r, acc) in acc.iter().enumerate() {
+                let c = (i0 + r) * h + off + e0;
+                ctx[c..c + JB].copy_from_slice(acc);
+            }
+            e0 += JB;
+        }
+        for r in 0..N {
+            let c = (i0 + r) * h + off;
+            for e in e0..d {
+                ctx[c + e] = (0..t).fold(0.0, |a, j| a + scores[r * tp + j] * v[j * h + off + e]);
             }
         }
     }
@@ -292,10 +365,33 @@ mod tests {
     }
 
     #[test]
+    fn lane_max_is_the_max() {
+        for n in [0, 1, 15, 16, 17, 35, 100] {
+            let mut x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 101) as f32 - 50.0).collect();
+            let want = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            assert_eq!(max(&x), want);
+            if n > 2 {
+                x[n / 2] = f32::NAN;
+                x[0] = f32::NEG_INFINITY;
+                let want = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                assert_eq!(max(&x), want);
+            }
+        }
+    }
+
+    #[test]
     fn attention_matches_the_textbook_formula() {
         // Heads of 4, 32 and 48 values (blocks of 16 and a tail), positions
         // on both sides of a 16-position block.
-        for (t, h, heads) in [(7, 12, 3), (21, 64, 2), (17, 48, 1), (16, 32, 1)] {
+        for (t, h, heads) in [
+            (7, 12, 3),
+            (21, 64, 2),
+            (17, 48, 1),
+            (16, 32, 1),
+            (1, 16, 1),
+            (5, 80, 2),
+            (35, 384, 12),
+        ] {
             let val = |i: usize, f: f32| ((i as f32) * f).sin();
             let q: Vec<f32> = (0..t * h).map(|i| val(i, 0.37)).collect();
             let k: Vec<f32> = (0..t * h).map(|i| val(i, 0.11)).collect();
