@@ -188,20 +188,34 @@ unsafe fn tile1<const MR: usize>(
     acc
 }
 
+/// The last, partial block of columns of `row` (`n0 + 16 > g.n`), through
+/// the scalar epilogue; out of line so that [`store16`] stays small enough
+/// to be inlined into the tile loops.
+///
+/// # Safety
+/// The CPU must support AVX-512 F.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_partial(g: &mut Gemm, row: usize, n0: usize, acc: __m512i) {
+    let mut tmp = [0i32; NR];
+    // SAFETY: tmp holds 16 i32 = one 64-byte unaligned store.
+    unsafe { _mm512_storeu_si512(tmp.as_mut_ptr().cast(), acc) };
+    g.store_scalar(row, n0, &tmp[..g.n - n0]);
+}
+
 /// The scalar epilogue 16 lanes wide: columns `n0..n0+16` of `row` from the
 /// exact sums `acc` (a partial last block goes through the scalar one).
 ///
 /// # Safety
-/// The CPU must support AVX-512 F. `row < g.m` and `n0 < g.n` (checked).
+/// The CPU must support AVX-512 F, BW and VNNI. `row < g.m` and `n0 < g.n` (checked).
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn store16(g: &mut Gemm, row: usize, n0: usize, acc: __m512i) {
     assert!(row < g.m && n0 < g.n);
     if n0 + NR > g.n {
-        let mut tmp = [0i32; NR];
-        // SAFETY: tmp holds 16 i32 = one 64-byte unaligned store.
-        unsafe { _mm512_storeu_si512(tmp.as_mut_ptr().cast(), acc) };
-        g.store_scalar(row, n0, &tmp[..g.n - n0]);
+        // SAFETY: the CPU has AVX-512 F (this function's contract).
+        unsafe { store_partial(g, row, n0, acc) };
         return;
     }
     let ws = &g.w_scales[n0..n0 + NR];
