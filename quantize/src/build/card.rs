@@ -180,6 +180,11 @@ pub fn write(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
     teachers_table(&mut s, r, p);
 
     let _ = writeln!(s, "\n## Time per stage\n");
+    let _ = writeln!(
+        s,
+        "Wall time of the `build` run that completed each stage (a stage resumed \
+         after a kill, or whose runs were made beforehand, counts that last run only).\n"
+    );
     let _ = writeln!(s, "| stage | seconds |\n|---|---|");
     for st in STAGES.iter().filter(|&&x| x != Stage::Card) {
         if let Ok(d) = read_done(p, *st) {
