@@ -193,6 +193,72 @@ fn per_task_teachers_each_teach_their_task() {
     }
 }
 
+#[test]
+fn a_warm_restart_starts_from_the_students_best_and_is_what_ships() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A restart at a learning rate too small to move anything: it must score
+    // what the first round's best scored (a fresh student would not).
+    let text = tiny_text() + "\n[[student.restarts]]\nepochs = 1\nlr = 1e-12\n";
+    let recipe = tmp.path().join("restart.toml");
+    std::fs::write(&recipe, &text).unwrap();
+    let runs = tmp.path().join("runs");
+    let out = tmp.path().join("restart.ptag");
+    run(&BuildArgs {
+        recipe,
+        only: vec![],
+        runs: runs.clone(),
+        out: Some(out.clone()),
+        data: None,
+        teacher_task: vec![],
+    })
+    .unwrap();
+    let run_dir = runs.join("tiny");
+    let f1s = |d: &str| -> Vec<f64> {
+        std::fs::read_to_string(run_dir.join(d).join("dev.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["mean_f1"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let first = f1s("student").into_iter().fold(f64::MIN, f64::max);
+    let restart = f1s("student-r1");
+    assert_eq!(restart.len(), 1);
+    assert!(first > 0.5, "{first}");
+    assert!(
+        (restart[0] - first).abs() < 0.02,
+        "{} vs {first}",
+        restart[0]
+    );
+    // It started from the first round and learnt from the recipe's teacher.
+    let meta = picotag_quantize::model::read_meta(&run_dir.join("student-r1/best")).unwrap();
+    let rec = &meta.provenance["recipe"];
+    let start = rec["teacher"].as_str().unwrap();
+    assert!(start.ends_with("student/best"), "{start}");
+    let teacher = rec["task_teachers"]["assistant"].as_str().unwrap();
+    assert!(teacher.ends_with("teacher/best"), "{teacher}");
+    // The restart's best is what was compressed, and the card shows each round.
+    let t = Tagger::open(&out).unwrap();
+    assert!(!t
+        .tag_utterance("book a table for four in paris tomorrow")
+        .unwrap()
+        .slots
+        .is_empty());
+    let card = std::fs::read_to_string(tmp.path().join("restart.md")).unwrap();
+    assert!(
+        card.contains("| task | teacher | student | student, restart 1 |"),
+        "{card}"
+    );
+    let row = card
+        .lines()
+        .find(|l| l.starts_with("| assistant | ") && l.contains("(epoch"))
+        .unwrap();
+    assert_eq!(row.matches("(epoch").count(), 3, "{row}");
+}
+
 fn recipe_error(text: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("r.toml");
@@ -286,6 +352,24 @@ fn bad_recipes_name_the_key() {
                 + STUDENT
                 + "hidden_mse = 1.0\n",
             "`student.hidden_mse`",
+        ),
+        (
+            GOOD.to_string() + STUDENT + "[[student.restarts]]\nepochs = 0\nlr = 1e-4\n",
+            "`student.restarts[0].epochs`",
+        ),
+        (
+            GOOD.to_string() + STUDENT + "[[student.restarts]]\nepochs = 2\nlr = -1\n",
+            "`student.restarts[0].lr`",
+        ),
+        (
+            GOOD.to_string() + STUDENT + "[[student.restarts]]\nepochs = 2\nlr = 1e-4\nseed = 3\n",
+            "seed",
+        ),
+        (
+            GOOD.to_string()
+                + STUDENT
+                + "hidden_mse = 1.0\n[[student.restarts]]\nepochs = 2\nlr = 1e-4\n",
+            "`student.restarts`",
         ),
     ];
     for (text, want) in cases {

@@ -251,11 +251,14 @@ fn best_dev(run: &std::path::Path) -> Option<serde_json::Value> {
 fn teachers_table(s: &mut String, r: &LoadedRecipe, p: &BuildPaths) {
     let per_task = r.file.teacher.per_task;
     let shared = (!per_task).then(|| best_dev(&p.teacher(None))).flatten();
-    let student = r
+    // The student's rounds: the first, then each warm restart.
+    let rounds: Vec<Option<serde_json::Value>> = r
         .file
         .student
         .as_ref()
-        .and_then(|_| best_dev(&p.run.join("student")));
+        .map_or(0..0, |s| 0..s.restarts.len() + 1)
+        .map(|k| best_dev(&p.student(k)))
+        .collect();
     let cell = |line: Option<&serde_json::Value>, task: &str| -> String {
         let Some(l) = line else {
             return "—".into();
@@ -281,18 +284,26 @@ fn teachers_table(s: &mut String, r: &LoadedRecipe, p: &BuildPaths) {
             ""
         }
     );
-    let _ = writeln!(s, "| task | teacher | student |\n|---|---|---|");
+    let mut head = "| task | teacher | student |".to_string();
+    let mut rule = "|---|---|---|".to_string();
+    for k in 1..rounds.len() {
+        head += &format!(" student, restart {k} |");
+        rule += "---|";
+    }
+    if rounds.is_empty() {
+        head = "| task | teacher |".into();
+        rule = "|---|---|".into();
+    }
+    let _ = writeln!(s, "{head}\n{rule}");
     for t in &r.file.tasks {
         let own = per_task
             .then(|| best_dev(&p.teacher(Some(&t.name))))
             .flatten();
         let teacher = own.as_ref().or(shared.as_ref());
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} |",
-            t.name,
-            cell(teacher, &t.name),
-            cell(student.as_ref(), &t.name)
-        );
+        let mut row = format!("| {} | {} |", t.name, cell(teacher, &t.name));
+        for round in &rounds {
+            row += &format!(" {} |", cell(round.as_ref(), &t.name));
+        }
+        let _ = writeln!(s, "{row}");
     }
 }

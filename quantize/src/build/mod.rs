@@ -111,14 +111,22 @@ impl BuildPaths {
         }
     }
 
-    /// The checkpoint that gets compressed: the student's best, else the teacher's.
+    /// The run folder of the student's round `k`: `student` for the first
+    /// (0), `student-rK` for warm restart `K`.
+    pub fn student(&self, k: usize) -> PathBuf {
+        match k {
+            0 => self.run.join("student"),
+            k => self.run.join(format!("student-r{k}")),
+        }
+    }
+
+    /// The checkpoint that gets compressed: the best of the student's last
+    /// round, else the teacher's.
     pub fn final_checkpoint(&self, f: &RecipeFile) -> PathBuf {
-        let stage = if f.student.is_some() {
-            "student"
-        } else {
-            "teacher"
-        };
-        self.run.join(stage).join("best")
+        match &f.student {
+            Some(s) => self.student(s.restarts.len()).join("best"),
+            None => self.run.join("teacher").join("best"),
+        }
     }
 }
 
@@ -210,7 +218,12 @@ pub fn run(a: &BuildArgs) -> Result<()> {
                 }
             }
             Stage::Teacher => run_command(&teacher_args(&r, &p, None)?)?,
-            Stage::Student => run_command(&student_args(&r, &p)?)?,
+            Stage::Student => {
+                run_command(&student_args(&r, &p)?)?;
+                for k in 1..=r.file.student.as_ref().map_or(0, |s| s.restarts.len()) {
+                    run_command(&restart_args(&r, &p, k)?)?;
+                }
+            }
             Stage::Compress => compress(&r, &p)?,
             Stage::Eval => evaluate(&r, &p)?,
             Stage::Card => card::write(&r, &p)?,
@@ -306,7 +319,7 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
         return Err(Error::Spec("the recipe has no [student]".into()));
     };
     let mut v: Vec<String> = vec!["distill".into(), "--resume".into()];
-    v.extend(["--out".into(), p.run.join("student").display().to_string()]);
+    v.extend(["--out".into(), p.student(0).display().to_string()]);
     let main = r.init_teacher();
     v.extend([
         "--teacher".into(),
@@ -327,6 +340,56 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
         let l: Vec<String> = s.init_layers.iter().map(usize::to_string).collect();
         v.extend(["--init-layers".into(), l.join(",")]);
     }
+    v.extend(distill_settings(r, s, s.epochs, s.lr, s.seed));
+    Ok(v)
+}
+
+/// `distill` arguments of the student's warm restart `k` (1-based): the
+/// previous round's best gives every tensor (layers, embeddings, heads); each
+/// task learns from its teacher as in the first round.
+fn restart_args(r: &LoadedRecipe, p: &BuildPaths, k: usize) -> Result<Vec<String>> {
+    let Some(s) = &r.file.student else {
+        return Err(Error::Spec("the recipe has no [student]".into()));
+    };
+    let Some(round) = s.restarts.get(k - 1) else {
+        return Err(Error::Spec(format!("the recipe has no restart {k}")));
+    };
+    let mut v: Vec<String> = vec!["distill".into(), "--resume".into()];
+    v.extend(["--out".into(), p.student(k).display().to_string()]);
+    v.extend([
+        "--teacher".into(),
+        p.student(k - 1).join("best").display().to_string(),
+    ]);
+    for task in &r.file.tasks {
+        v.extend(["--task".into(), r.task_arg(task, true, s.symbols)?]);
+        let teacher = p.teacher(r.file.teacher.per_task.then_some(task.name.as_str()));
+        v.extend([
+            "--task-teacher".into(),
+            format!("{}={}", task.name, teacher.join("best").display()),
+        ]);
+    }
+    v.extend(shape_args(&s.shape));
+    let layers: Vec<String> = (0..s.shape.layers).map(|l| l.to_string()).collect();
+    v.extend(["--init-layers".into(), layers.join(",")]);
+    v.extend(distill_settings(
+        r,
+        s,
+        round.epochs,
+        round.lr,
+        s.seed + k as u64,
+    ));
+    Ok(v)
+}
+
+/// The `distill` settings a student round shares with the others.
+fn distill_settings(
+    r: &LoadedRecipe,
+    s: &recipe::Student,
+    epochs: usize,
+    lr: f64,
+    seed: u64,
+) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
     if let Some(k) = s.embedding_rank {
         v.extend(["--embedding-rank".into(), k.to_string()]);
     }
@@ -338,9 +401,9 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
     }
     v.extend([
         "--epochs".into(),
-        s.epochs.to_string(),
+        epochs.to_string(),
         "--lr".into(),
-        s.lr.to_string(),
+        lr.to_string(),
         "--temperature".into(),
         s.temperature.to_string(),
         "--alpha-kd".into(),
@@ -356,14 +419,14 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
         "--max-len".into(),
         r.file.teacher.max_len.to_string(),
         "--seed".into(),
-        s.seed.to_string(),
+        seed.to_string(),
         "--save-every".into(),
         "100".into(),
     ]);
     if let Some(n) = s.dev_limit {
         v.extend(["--dev-limit".into(), n.to_string()]);
     }
-    Ok(v)
+    v
 }
 
 /// The pretrained MiniLM folder, fetched by `scripts/fetch-teacher.sh`:

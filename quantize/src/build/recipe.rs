@@ -265,6 +265,21 @@ pub struct Student {
     /// layers and embeddings (default: the first task).
     #[serde(default)]
     pub init_teacher: Option<String>,
+    /// Warm restarts: each round starts from the previous round's best
+    /// (layers, embeddings, heads) and distils again from the same teachers
+    /// on a fresh warm-up and decay (`runs/NAME/student-rK`).
+    #[serde(default)]
+    pub restarts: Vec<Restart>,
+}
+
+/// One warm restart of the student (`[[student.restarts]]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Restart {
+    /// Epochs of this round.
+    pub epochs: usize,
+    /// Its peak learning rate.
+    pub lr: f64,
 }
 
 fn temperature() -> f64 {
@@ -446,6 +461,20 @@ impl LoadedRecipe {
             }
             if !s.init_layers.is_empty() && s.init_layers.len() != s.shape.layers {
                 return bad("student.init_layers", "one teacher layer per student layer");
+            }
+            for (i, k) in s.restarts.iter().enumerate() {
+                if k.epochs == 0 {
+                    return bad(&format!("student.restarts[{i}].epochs"), "at least 1");
+                }
+                if k.lr.is_nan() || k.lr <= 0.0 {
+                    return bad(&format!("student.restarts[{i}].lr"), "must be positive");
+                }
+            }
+            if !s.restarts.is_empty() && s.hidden_mse != 0.0 {
+                return bad(
+                    "student.restarts",
+                    "only with hidden_mse = 0 (a restart learns from the teachers' outputs)",
+                );
             }
         }
         self.check_per_task()?;
