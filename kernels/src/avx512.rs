@@ -1,9 +1,10 @@
 //! x86-64 AVX-512 VNNI kernel (`vpdpbusd`).
 //!
 //! Tiles of up to 8 activation rows by 32 columns (two packed 16-column
-//! blocks): 16 independent accumulators, enough to keep both 512-bit
-//! `vpdpbusd` ports of a server core busy (latency 5, two a cycle) where one
-//! block at a time left half of them idle. `vpdpbusd` multiplies unsigned by
+//! blocks; shorter tiles take up to 8 blocks): 12–16 independent
+//! accumulators, enough to keep both 512-bit `vpdpbusd` ports of a server
+//! core busy (latency 5, two a cycle) where one block at a time left half of
+//! them idle. `vpdpbusd` multiplies unsigned by
 //! signed bytes: the *weights* are made unsigned, `w + 128 = w ^ 0x80`, once
 //! per loaded group (shared by all the tile's rows), and the activations are
 //! the signed operand, broadcast straight from memory. The shift is removed
@@ -22,28 +23,49 @@ const GROUP: usize = NR * KR;
 
 /// AVX-512 VNNI GEMM.
 ///
+/// The rows go in `⌈m/8⌉` tiles of near-equal height (35 rows: five of 7,
+/// not four of 8 and one of 3), so every tile but none of the weights'
+/// passes is short: each tile streams the whole weight matrix once (from L2
+/// at these sizes), and a tile of 1–3 rows alone would cost a full pass for
+/// little work. Short tiles take more column blocks at once (see
+/// [`rows_of`]) to keep 12–16 sums in flight.
+///
 /// # Safety
 /// The CPU must support AVX-512 F, BW and VNNI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) unsafe fn gemm_avx512vnni(g: &mut Gemm) {
+    let tiles = g.m.div_ceil(8);
     let mut row = 0;
-    while row < g.m {
-        let left = g.m - row;
+    for t in 0..tiles {
+        // Rows of tile t: the first m % tiles tiles get one more.
+        let h = g.m / tiles + usize::from(t < g.m % tiles);
         // SAFETY: the CPU has the features of this function (our contract).
-        unsafe {
-            if left >= 8 {
-                rows::<8>(g, row);
-                row += 8;
-            } else if left >= 4 {
-                rows::<4>(g, row);
-                row += 4;
-            } else if left >= 2 {
-                rows::<2>(g, row);
-                row += 2;
-            } else {
-                rows::<1>(g, row);
-                row += 1;
-            }
+        unsafe { rows_of(g, row, h) };
+        row += h;
+    }
+}
+
+/// Rows `row0..row0+h` (`1 <= h <= 8`) against every column, with the
+/// column blocks per step chosen so that a tile keeps 12–16 independent
+/// sums: 2 blocks for 5–8 rows, 4 for 3–4, 8 for 1–2.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, BW and VNNI.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn rows_of(g: &mut Gemm, row0: usize, h: usize) {
+    // SAFETY: the CPU has the features (our contract); `rows` checks the operands.
+    unsafe {
+        match h {
+            8 => rows::<8, 2>(g, row0),
+            7 => rows::<7, 2>(g, row0),
+            6 => rows::<6, 2>(g, row0),
+            5 => rows::<5, 2>(g, row0),
+            4 => rows::<4, 4>(g, row0),
+            3 => rows::<3, 4>(g, row0),
+            2 => rows::<2, 8>(g, row0),
+            1 => rows::<1, 8>(g, row0),
+            _ => unreachable!("row tiles are 1 to 8 rows high"),
         }
     }
 }
@@ -73,14 +95,15 @@ unsafe fn row_sum(p: *const i8, kp: usize) -> i32 {
     _mm512_reduce_add_epi32(acc)
 }
 
-/// Rows `row0..row0+MR` against every column: the row sums once, then the
-/// 32-column tiles, then a last 16-column one if the block count is odd.
+/// Rows `row0..row0+MR` against every column: the row sums once, then
+/// `NB` column blocks at a time, then the blocks left over in steps of 4, 2
+/// and 1.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F, BW and VNNI. The operands are checked
 /// here (a panic when the rows do not fit `g`), so no other contract.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn rows<const MR: usize>(g: &mut Gemm, row0: usize) {
+unsafe fn rows<const MR: usize, const NB: usize>(g: &mut Gemm, row0: usize) {
     let kp = g.kp;
     assert!(row0 + MR <= g.m && (row0 + MR) * kp <= g.a.len());
     assert!(g.n_blocks() * NR * kp <= g.w.len());
@@ -93,96 +116,96 @@ unsafe fn rows<const MR: usize>(g: &mut Gemm, row0: usize) {
     }
     let blocks = g.n_blocks();
     let mut nb = 0;
-    while nb + 2 <= blocks {
-        // SAFETY: blocks nb, nb+1 < n_blocks lie in w (asserted above).
-        let acc = unsafe { tile2::<MR>(g.w.as_ptr(), a, kp, nb) };
-        for (r, acc_r) in acc.iter().enumerate() {
-            // SAFETY: the CPU has the features (our contract).
+    // Each step: the CPU has the features (our contract), a holds MR rows of
+    // kp bytes and blocks nb..nb+B < n_blocks lie in w (asserted above).
+    while nb + NB <= blocks {
+        // SAFETY: as above, nb + NB <= blocks.
+        unsafe { step::<MR, NB>(g, a, row0, nb, &corr) };
+        nb += NB;
+    }
+    if NB > 4 && nb + 4 <= blocks {
+        // SAFETY: as above, nb + 4 <= blocks.
+        unsafe { step::<MR, 4>(g, a, row0, nb, &corr) };
+        nb += 4;
+    }
+    if NB > 2 && nb + 2 <= blocks {
+        // SAFETY: as above, nb + 2 <= blocks.
+        unsafe { step::<MR, 2>(g, a, row0, nb, &corr) };
+        nb += 2;
+    }
+    if NB > 1 && nb < blocks {
+        // SAFETY: as above, nb + 1 <= blocks.
+        unsafe { step::<MR, 1>(g, a, row0, nb, &corr) };
+    }
+}
+
+/// One tile, `MR` rows by column blocks `nb..nb+B`: the sums, less each
+/// row's shift correction `corr`, through the epilogue.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, BW and VNNI; `a` is readable for
+/// `MR * g.kp` bytes, blocks `nb..nb+B` lie in `g.w`, rows
+/// `row0..row0+MR` in `g`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn step<const MR: usize, const B: usize>(
+    g: &mut Gemm,
+    a: *const i8,
+    row0: usize,
+    nb: usize,
+    corr: &[__m512i; MR],
+) {
+    // SAFETY: forwarded from this function's contract.
+    let acc = unsafe { tile::<MR, B>(g.w.as_ptr(), a, g.kp, nb) };
+    for (r, acc_r) in acc.iter().enumerate() {
+        for (j, acc_rj) in acc_r.iter().enumerate() {
+            // SAFETY: the CPU has the features (our contract); store16
+            // checks its row and column.
             unsafe {
-                store16(g, row0 + r, nb * NR, _mm512_sub_epi32(acc_r[0], corr[r]));
                 store16(
                     g,
                     row0 + r,
-                    (nb + 1) * NR,
-                    _mm512_sub_epi32(acc_r[1], corr[r]),
-                );
-            }
-        }
-        nb += 2;
-    }
-    if nb < blocks {
-        // SAFETY: block nb < n_blocks lies in w (asserted above).
-        let acc = unsafe { tile1::<MR>(g.w.as_ptr(), a, kp, nb) };
-        for (r, acc_r) in acc.iter().enumerate() {
-            // SAFETY: the CPU has the features (our contract).
-            unsafe { store16(g, row0 + r, nb * NR, _mm512_sub_epi32(*acc_r, corr[r])) };
+                    (nb + j) * NR,
+                    _mm512_sub_epi32(*acc_rj, corr[r]),
+                )
+            };
         }
     }
 }
 
-/// `Σ (w+128)·a` of `MR` rows at `a` (stride `kp`) against blocks `nb` and
-/// `nb + 1` of the packed weights at `w`.
+/// `Σ (w+128)·a` of `MR` rows at `a` (stride `kp`) against the `B` blocks
+/// `nb..nb+B` of the packed weights at `w`.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F, BW and VNNI; `a` is readable for
-/// `MR * kp` bytes and `w` for `(nb + 2) * 16 * kp`.
+/// `MR * kp` bytes and `w` for `(nb + B) * 16 * kp`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn tile2<const MR: usize>(
+unsafe fn tile<const MR: usize, const B: usize>(
     w: *const i8,
     a: *const i8,
     kp: usize,
     nb: usize,
-) -> [[__m512i; 2]; MR] {
+) -> [[__m512i; B]; MR] {
     let flip = _mm512_set1_epi8(i8::MIN);
-    // SAFETY: blocks nb and nb+1 start inside w (contract).
-    let (w0, w1) = unsafe { (w.add(nb * NR * kp), w.add((nb + 1) * NR * kp)) };
-    let mut acc = [[_mm512_setzero_si512(); 2]; MR];
+    // SAFETY: block nb starts inside w (contract).
+    let w0 = unsafe { w.add(nb * NR * kp) };
+    let mut acc = [[_mm512_setzero_si512(); B]; MR];
     for kg in 0..kp / KR {
-        // SAFETY: each block holds kp/KR groups of 64 bytes; unaligned loads.
-        let (wa, wb) = unsafe {
-            (
-                _mm512_loadu_si512(w0.add(kg * GROUP).cast()),
-                _mm512_loadu_si512(w1.add(kg * GROUP).cast()),
-            )
-        };
-        let (wa, wb) = (_mm512_xor_si512(wa, flip), _mm512_xor_si512(wb, flip));
+        let mut wv = [_mm512_setzero_si512(); B];
+        for (j, v) in wv.iter_mut().enumerate() {
+            // SAFETY: block nb + j < nb + B holds kp/KR groups of 64 bytes
+            // (contract); unaligned load.
+            let x = unsafe { _mm512_loadu_si512(w0.add(j * NR * kp + kg * GROUP).cast()) };
+            *v = _mm512_xor_si512(x, flip);
+        }
         for (r, acc_r) in acc.iter_mut().enumerate() {
             // SAFETY: row r < MR has kp bytes from a + r*kp, and kg*4+4 <= kp.
             let x4 = unsafe { a.add(r * kp + kg * KR).cast::<i32>().read_unaligned() };
             let x = _mm512_set1_epi32(x4);
-            acc_r[0] = _mm512_dpbusd_epi32(acc_r[0], wa, x);
-            acc_r[1] = _mm512_dpbusd_epi32(acc_r[1], wb, x);
-        }
-    }
-    acc
-}
-
-/// [`tile2`] on one block `nb`.
-///
-/// # Safety
-/// The CPU must support AVX-512 F, BW and VNNI; `a` is readable for
-/// `MR * kp` bytes and `w` for `(nb + 1) * 16 * kp`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn tile1<const MR: usize>(
-    w: *const i8,
-    a: *const i8,
-    kp: usize,
-    nb: usize,
-) -> [__m512i; MR] {
-    let flip = _mm512_set1_epi8(i8::MIN);
-    // SAFETY: block nb starts inside w (contract).
-    let w0 = unsafe { w.add(nb * NR * kp) };
-    let mut acc = [_mm512_setzero_si512(); MR];
-    for kg in 0..kp / KR {
-        // SAFETY: the block holds kp/KR groups of 64 bytes; unaligned load.
-        let wa = unsafe { _mm512_loadu_si512(w0.add(kg * GROUP).cast()) };
-        let wa = _mm512_xor_si512(wa, flip);
-        for (r, acc_r) in acc.iter_mut().enumerate() {
-            // SAFETY: row r < MR has kp bytes from a + r*kp, and kg*4+4 <= kp.
-            let x4 = unsafe { a.add(r * kp + kg * KR).cast::<i32>().read_unaligned() };
-            *acc_r = _mm512_dpbusd_epi32(*acc_r, wa, _mm512_set1_epi32(x4));
+            for (acc_rj, wj) in acc_r.iter_mut().zip(&wv) {
+                *acc_rj = _mm512_dpbusd_epi32(*acc_rj, *wj, x);
+            }
         }
     }
     acc

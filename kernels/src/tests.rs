@@ -200,7 +200,7 @@ fn simd_paths_match_scalar_small_shapes() {
     }
     let mut rng = StdRng::seed_from_u64(2);
     let ks = [1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 31, 64, 67, 130];
-    let ns = [1, 3, 15, 16, 17, 32, 33, 50];
+    let ns = [1, 3, 15, 16, 17, 32, 33, 50, 113, 130, 200];
     for m in 1..=9 {
         for _ in 0..6 {
             let k = ks[rng.random_range(0..ks.len())];
@@ -230,7 +230,7 @@ fn simd_paths_match_scalar_model_shapes() {
 #[test]
 fn simd_paths_match_scalar_at_sequence_lengths() {
     let mut rng = StdRng::seed_from_u64(5);
-    for m in [8, 10, 15, 17, 23, 26, 31, 35, 40] {
+    for m in [8, 10, 11, 15, 17, 19, 23, 26, 31, 35, 40, 43] {
         let (n, k) =
             [(384, 384), (1536, 384), (384, 1536), (48, 100), (122, 384)][rng.random_range(0..5)];
         let c = Case::random(&mut rng, m, n, k, false);
