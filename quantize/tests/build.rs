@@ -94,6 +94,19 @@ fn tiny_text() -> String {
         )
 }
 
+/// Every stage of `recipe`, runs under `runs`, the model written to `out`.
+fn build_all(recipe: PathBuf, runs: &Path, out: &Path) {
+    run(&BuildArgs {
+        recipe,
+        only: vec![],
+        runs: runs.to_path_buf(),
+        out: Some(out.to_path_buf()),
+        data: None,
+        teacher_task: vec![],
+    })
+    .unwrap();
+}
+
 #[test]
 fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
     let tmp = tempfile::tempdir().unwrap();
@@ -104,15 +117,7 @@ fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
     std::fs::write(&recipe, &text).unwrap();
     let out = tmp.path().join("gold.ptag");
     let runs = tmp.path().join("runs");
-    run(&BuildArgs {
-        recipe,
-        only: vec![],
-        runs: runs.clone(),
-        out: Some(out.clone()),
-        data: None,
-        teacher_task: vec![],
-    })
-    .unwrap();
+    build_all(recipe, &runs, &out);
     // The teacher was not trained: its best is its start, with no dev line.
     assert!(runs.join("tiny/teacher/best/model.safetensors").is_file());
     assert!(!runs.join("tiny/teacher/dev.jsonl").exists());
@@ -203,15 +208,7 @@ fn a_warm_restart_starts_from_the_students_best_and_is_what_ships() {
     std::fs::write(&recipe, &text).unwrap();
     let runs = tmp.path().join("runs");
     let out = tmp.path().join("restart.ptag");
-    run(&BuildArgs {
-        recipe,
-        only: vec![],
-        runs: runs.clone(),
-        out: Some(out.clone()),
-        data: None,
-        teacher_task: vec![],
-    })
-    .unwrap();
+    build_all(recipe, &runs, &out);
     let run_dir = runs.join("tiny");
     let f1s = |d: &str| -> Vec<f64> {
         std::fs::read_to_string(run_dir.join(d).join("dev.jsonl"))
