@@ -201,15 +201,29 @@ fn per_task_teachers_each_teach_their_task() {
 #[test]
 fn a_warm_restart_starts_from_the_students_best_and_is_what_ships() {
     let tmp = tempfile::tempdir().unwrap();
-    // A restart at a learning rate too small to move anything: it must score
-    // what the first round's best scored (a fresh student would not).
-    let text = tiny_text() + "\n[[student.restarts]]\nepochs = 1\nlr = 1e-12\n";
     let recipe = tmp.path().join("restart.toml");
-    std::fs::write(&recipe, &text).unwrap();
     let runs = tmp.path().join("runs");
     let out = tmp.path().join("restart.ptag");
-    build_all(recipe, &runs, &out);
     let run_dir = runs.join("tiny");
+    // First the recipe without a restart, built to the end.
+    std::fs::write(&recipe, tiny_text()).unwrap();
+    build_all(recipe.clone(), &runs, &out);
+    let first_student = std::fs::read(run_dir.join("student/dev.jsonl")).unwrap();
+    let first_card = std::fs::read_to_string(tmp.path().join("restart.md")).unwrap();
+    assert!(!first_card.contains("restart 1"), "{first_card}");
+    // Then a restart added to the finished recipe, at a learning rate too
+    // small to move anything: it must score what the first round's best
+    // scored (a fresh student would not). Only the new round trains; the
+    // stages after it run again.
+    let text = tiny_text() + "\n[[student.restarts]]\nepochs = 1\nlr = 1e-12\n";
+    std::fs::write(&recipe, &text).unwrap();
+    build_all(recipe, &runs, &out);
+    assert_eq!(
+        std::fs::read(run_dir.join("student/dev.jsonl")).unwrap(),
+        first_student,
+        "the first round trained again"
+    );
+    assert!(run_dir.join("student-r1/round.done").is_file());
     let f1s = |d: &str| -> Vec<f64> {
         std::fs::read_to_string(run_dir.join(d).join("dev.jsonl"))
             .unwrap()
@@ -254,6 +268,7 @@ fn a_warm_restart_starts_from_the_students_best_and_is_what_ships() {
         .find(|l| l.starts_with("| assistant | ") && l.contains("(epoch"))
         .unwrap();
     assert_eq!(row.matches("(epoch").count(), 3, "{row}");
+    assert!(card.contains("| student, restart 1 | "), "{card}");
 }
 
 fn recipe_error(text: &str) -> String {

@@ -46,6 +46,14 @@ fn cpu_name() -> Option<String> {
     Some(format!("{name}, {n} logical CPUs"))
 }
 
+/// A student round's name in the card: `student`, `student, restart K`.
+fn round_name(k: usize) -> String {
+    match k {
+        0 => "student".into(),
+        k => format!("student, restart {k}"),
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.2}", 100.0 * x)
 }
@@ -182,12 +190,24 @@ pub fn write(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
     let _ = writeln!(s, "\n## Time per stage\n");
     let _ = writeln!(
         s,
-        "Wall time of the `build` run that completed each stage (a stage resumed \
-         after a kill, or whose runs were made beforehand, counts that last run only).\n"
+        "Wall time of the `build` run that completed each stage and each round of \
+         the student (one resumed after a kill counts that last run only).\n"
     );
     let _ = writeln!(s, "| stage | seconds |\n|---|---|");
+    let rounds = r
+        .file
+        .student
+        .as_ref()
+        .map_or(0, |st| st.restarts.len() + 1);
     for st in STAGES.iter().filter(|&&x| x != Stage::Card) {
-        if let Ok(d) = read_done(p, *st) {
+        if *st == Stage::Student {
+            // One row per round, each timed by its own mark.
+            for k in 0..rounds {
+                if let Ok(d) = read_json::<StageDone>(&p.round_done(k)) {
+                    let _ = writeln!(s, "| {} | {:.0} |", round_name(k), d.seconds);
+                }
+            }
+        } else if let Ok(d) = read_done(p, *st) {
             let _ = writeln!(s, "| {} | {:.0} |", stage_name(*st), d.seconds);
         }
     }
@@ -287,7 +307,7 @@ fn teachers_table(s: &mut String, r: &LoadedRecipe, p: &BuildPaths) {
     let mut head = "| task | teacher | student |".to_string();
     let mut rule = "|---|---|---|".to_string();
     for k in 1..rounds.len() {
-        head += &format!(" student, restart {k} |");
+        head += &format!(" {} |", round_name(k));
         rule += "---|";
     }
     if rounds.is_empty() {

@@ -2,7 +2,10 @@
 //! recipe file. Each stage is the building-block command (`train`,
 //! `distill`, `compress`, `reencode`, `eval`) run with the arguments the
 //! recipe gives; each resumes after a kill (the training stages from their
-//! last checkpoint) and is skipped once done (`runs/NAME/STAGE.done`).
+//! last checkpoint) and is skipped once done (`runs/NAME/STAGE.done`). Each
+//! round of the student is marked done on its own (`student-rK/round.done`),
+//! so a restart added to a finished recipe runs only the new round; a stage
+//! that runs makes the stages after it stale (their marks are removed).
 
 pub mod card;
 pub mod recipe;
@@ -120,6 +123,11 @@ impl BuildPaths {
         }
     }
 
+    /// The completion mark of the student's round `k`.
+    pub fn round_done(&self, k: usize) -> PathBuf {
+        self.student(k).join("round.done")
+    }
+
     /// The checkpoint that gets compressed: the best of the student's last
     /// round, else the teacher's.
     pub fn final_checkpoint(&self, f: &RecipeFile) -> PathBuf {
@@ -201,9 +209,16 @@ pub fn run(a: &BuildArgs) -> Result<()> {
             continue;
         }
         let done = p.done(stage);
-        if a.only.is_empty() && done.is_file() {
+        if a.only.is_empty() && done.is_file() && (stage != Stage::Student || rounds_done(&r, &p)) {
             eprintln!("== {}: done before ({})", stage_name(stage), done.display());
             continue;
+        }
+        // What comes after this stage was made from its old output.
+        for later in STAGES.iter().filter(|&&s| s > stage) {
+            let d = p.done(*later);
+            if d.is_file() {
+                std::fs::remove_file(&d).map_err(|e| Error::io(&d, e))?;
+            }
         }
         let t0 = Instant::now();
         match stage {
@@ -219,9 +234,22 @@ pub fn run(a: &BuildArgs) -> Result<()> {
             }
             Stage::Teacher => run_command(&teacher_args(&r, &p, None)?)?,
             Stage::Student => {
-                run_command(&student_args(&r, &p)?)?;
-                for k in 1..=r.file.student.as_ref().map_or(0, |s| s.restarts.len()) {
-                    run_command(&restart_args(&r, &p, k)?)?;
+                for k in 0..=r.file.student.as_ref().map_or(0, |s| s.restarts.len()) {
+                    let mark = p.round_done(k);
+                    if mark.is_file() {
+                        eprintln!("== student round {k}: done before ({})", mark.display());
+                        continue;
+                    }
+                    let t = Instant::now();
+                    run_command(&if k == 0 {
+                        student_args(&r, &p)?
+                    } else {
+                        restart_args(&r, &p, k)?
+                    })?;
+                    let d = StageDone {
+                        seconds: t.elapsed().as_secs_f64(),
+                    };
+                    crate::model::write_json(&mark, &d)?;
                 }
             }
             Stage::Compress => compress(&r, &p)?,
@@ -234,6 +262,15 @@ pub fn run(a: &BuildArgs) -> Result<()> {
         crate::model::write_json(&done, &d)?;
     }
     summary(&r, &p)
+}
+
+/// Whether every round of the recipe's student (none without one) is marked
+/// done: a restart added after the student stage finished makes it run again.
+fn rounds_done(r: &LoadedRecipe, p: &BuildPaths) -> bool {
+    r.file
+        .student
+        .as_ref()
+        .is_none_or(|s| (0..=s.restarts.len()).all(|k| p.round_done(k).is_file()))
 }
 
 /// `train` arguments of the multi-task teacher (`task` `None`) or of one
