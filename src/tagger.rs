@@ -29,7 +29,9 @@ pub struct TagOptions {
     /// Keep slots made only of punctuation, emoji or other symbols (words
     /// without a letter or digit, [`decode::is_symbol_word`](crate::decode::is_symbol_word)).
     /// `false` (the default) drops them: such a slot (`track` "🎵", `timeRange`
-    /// "!") is never what an app wants.
+    /// "!") is never what an app wants. It also ends a slot at a symbol word
+    /// its task never had inside a slot in training (a head's
+    /// [`HeadMeta::span_symbols`]): "jazz ! please" is not one `playlist`.
     pub keep_symbol_slots: bool,
     /// Leave words made only of emoji and other symbols that are not
     /// punctuation (©, €, °) out of the network's input: users type them
@@ -137,6 +139,9 @@ pub struct Tagger {
     task_of: Vec<usize>,
     /// Per head and label: the BIO prefix and an id of the span type.
     tags: Vec<Vec<(Prefix, usize)>>,
+    /// Per head: its `O` label, when the head ends slots at the symbol words
+    /// outside its [`HeadMeta::span_symbols`].
+    symbol_breaks: Vec<Option<usize>>,
     options: TagOptions,
     backend: Backend,
     /// Identifies the slot types an [`EntitySet`] must have been built for.
@@ -236,6 +241,15 @@ impl Tagger {
                     .collect()
             })
             .collect();
+        let symbol_breaks = meta
+            .heads
+            .iter()
+            .map(|h| {
+                h.span_symbols
+                    .as_ref()
+                    .and_then(|_| h.labels.iter().position(|l| l == "O"))
+            })
+            .collect();
         let entity_key = entities::model_key(&meta.heads);
         let backend = if fast::supports(&file, &encoder) {
             Backend::Fast(kernels::detect())
@@ -251,6 +265,7 @@ impl Tagger {
             labels,
             task_of,
             tags,
+            symbol_breaks,
             options: TagOptions::default(),
             backend,
             entity_key,
@@ -598,6 +613,19 @@ impl Tagger {
                     {
                         let bonus = options.entity_bonus;
                         set.best_labels(out, hi, &s.matches, bonus, &mut s.best, &mut s.raised);
+                    }
+                    if let (false, Some(o), Some(inside)) = (
+                        options.keep_symbol_slots,
+                        self.symbol_breaks[hi],
+                        head.meta.span_symbols.as_deref(),
+                    ) {
+                        // A symbol word the task never had in a slot is `O`.
+                        for (b, w) in s.best.iter_mut().zip(&s.tokens.words) {
+                            let word = &text[w.start..w.end];
+                            if is_symbol_word(word) && !inside.iter().any(|x| x == word) {
+                                b.0 = o;
+                            }
+                        }
                     }
                     let (best, tags, words) = (&s.best, &self.tags[hi], &s.tokens.words);
                     decode_with(

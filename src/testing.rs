@@ -226,6 +226,7 @@ impl RandomModel {
                     scheme: Some(crate::decode::Scheme::Bio),
                     pooling: Pooling::Cls,
                     reject_below: None,
+                    span_symbols: None,
                 });
             }
             if !t.intents.is_empty() {
@@ -238,6 +239,7 @@ impl RandomModel {
                     scheme: None,
                     pooling: Pooling::Cls,
                     reject_below: None,
+                    span_symbols: None,
                 });
             }
             if t.has_slot {
@@ -250,6 +252,7 @@ impl RandomModel {
                     scheme: None,
                     pooling: Pooling::Cls,
                     reject_below: None,
+                    span_symbols: None,
                 });
             }
         }

@@ -109,6 +109,61 @@ fn slots_made_only_of_symbols_are_dropped_unless_kept() {
 }
 
 #[test]
+fn a_slot_ends_at_a_symbol_its_task_never_had_in_a_slot() {
+    // The slot heads of the random model, told that their task's training
+    // slots held "&" and no other symbol.
+    let mut w = RandomModel::tiny(5).writer().unwrap();
+    for h in &mut w.meta_mut().heads {
+        if h.role == picotag::format::HeadRole::Slots {
+            h.span_symbols = Some(vec!["&".into()]);
+        }
+    }
+    let t = Tagger::from_bytes(&w.to_bytes().unwrap()).unwrap();
+    let rule = TagOptions {
+        skip_symbol_words: false,
+        ..all_slots()
+    };
+    let keep = TagOptions {
+        keep_symbol_slots: true,
+        ..rule.clone()
+    };
+    let inputs = [
+        "play cookie & cream ! please , now",
+        "book a flight - from boston ; to denver ! tomorrow ( morning )",
+        "r&b , jazz & soul ? rock ... pop !",
+        "add rock & roll : to my playlist !! today",
+    ];
+    let (mut across_kept, mut amp) = (0, 0);
+    for text in inputs {
+        let with_rule = t.tag_utterance_with(text, &rule).unwrap();
+        for s in &with_rule.slots {
+            // No symbol but "&" anywhere in a slot.
+            assert!(
+                s.text
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == ' ' || c == '&'),
+                "{text:?}: {s:?}"
+            );
+            amp += usize::from(s.text.contains('&'));
+        }
+        let without = t.tag_utterance_with(text, &keep).unwrap();
+        across_kept += without
+            .slots
+            .iter()
+            .filter(|s| {
+                s.text
+                    .chars()
+                    .any(|c| !c.is_alphanumeric() && c != ' ' && c != '&')
+            })
+            .count();
+        assert_eq!(without.intents, with_rule.intents);
+    }
+    // The random heads run slots across symbols: the rule had work to do,
+    // and "&" stayed inside slots.
+    assert!(across_kept > 0 && amp > 0, "{across_kept} {amp}");
+}
+
+#[test]
 fn symbol_words_are_left_out_of_the_input() {
     let t = tiny();
     let d = TagOptions::default();

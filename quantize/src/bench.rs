@@ -62,6 +62,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             scheme: None,
             pooling: Pooling::Cls,
             reject_below: None,
+            span_symbols: None,
         }],
         tokenizer: String::new(),
         provenance: Default::default(),

@@ -252,6 +252,18 @@ fn a_warm_restart_starts_from_the_students_best_and_is_what_ships() {
     let teacher = rec["task_teachers"]["assistant"].as_str().unwrap();
     assert!(teacher.ends_with("teacher/best"), "{teacher}");
     // The restart's best is what was compressed, and the card shows each round.
+    // Its slot heads know the symbols of their training slots (none here).
+    let file = picotag::format::ModelFile::open(&out, Default::default()).unwrap();
+    let slot_heads: Vec<_> = file
+        .meta()
+        .heads
+        .iter()
+        .filter(|h| h.role == picotag::format::HeadRole::Slots)
+        .collect();
+    assert!(!slot_heads.is_empty());
+    for h in slot_heads {
+        assert_eq!(h.span_symbols.as_deref(), Some(&[][..]), "{}", h.name);
+    }
     let t = Tagger::open(&out).unwrap();
     assert!(!t
         .tag_utterance("book a table for four in paris tomorrow")

@@ -34,6 +34,7 @@ fn head(name: &str, kind: HeadKind, role: HeadRole, labels: &[&str], pooling: Po
         scheme: (kind == HeadKind::Token).then_some(Scheme::Bio),
         pooling,
         reject_below: None,
+        span_symbols: None,
     }
 }
 

@@ -107,6 +107,13 @@ pub struct HeadMeta {
     /// probability that keeps a fixed share of the in-scope utterances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reject_below: Option<f32>,
+    /// Token heads: the words without a letter or digit (`&`, `-`, `(`) that
+    /// the task's training data has inside its slots. When present, the
+    /// runtime ends a slot at any other such word (see
+    /// [`crate::TagOptions::keep_symbol_slots`]): a `!` or `,` typed between
+    /// the words of a task that never had one in a slot is not part of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_symbols: Option<Vec<String>>,
 }
 
 /// Everything in the metadata section.

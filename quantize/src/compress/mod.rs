@@ -9,6 +9,7 @@
 pub mod args;
 pub mod reject;
 mod scores;
+pub mod span_symbols;
 mod tensors;
 
 use std::collections::BTreeMap;
@@ -67,6 +68,7 @@ pub fn compress(checkpoint: &Path, out: &Path, opts: &CompressOptions) -> Result
     let tensors = load_safetensors(&checkpoint.join("model.safetensors"), &Device::Cpu)?;
     let mut w = ModelWriter::new(file_meta(&meta, checkpoint, opts));
     tensors::write_all(&mut w, &meta, &tensors, opts)?;
+    span_symbols::record(&mut w)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| crate::Error::io(dir, e))?;
     }

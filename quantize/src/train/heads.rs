@@ -28,6 +28,7 @@ pub fn head_metas(tasks: &[TaskData], aux: AuxHeads) -> Vec<HeadMeta> {
             scheme: Some(u.scheme),
             pooling: Pooling::Cls,
             reject_below: None,
+            span_symbols: None,
         });
     }
     for t in tasks {
@@ -45,6 +46,7 @@ pub fn head_metas(tasks: &[TaskData], aux: AuxHeads) -> Vec<HeadMeta> {
             scheme: (kind == HeadKind::Token && role == HeadRole::Slots).then_some(t.scheme),
             pooling,
             reject_below: None,
+            span_symbols: None,
         };
         if unified.is_none() {
             v.push(head(
