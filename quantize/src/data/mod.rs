@@ -28,6 +28,19 @@ pub struct Sentence {
     pub line: usize,
 }
 
+impl Sentence {
+    /// A sentence from space-separated words and labels (no intent, line 1),
+    /// as tests write them.
+    pub fn spaced(words: &str, labels: &str) -> Sentence {
+        Sentence {
+            words: words.split(' ').map(str::to_string).collect(),
+            labels: labels.split(' ').map(str::to_string).collect(),
+            intent: None,
+            line: 1,
+        }
+    }
+}
+
 /// Checks that `label` is `O` or `B-/I-/E-/S-/L-/U-` followed by a type.
 pub fn check_label(label: &str) -> std::result::Result<(), String> {
     match Tag::parse(label) {

@@ -148,10 +148,8 @@ mod tests {
 
     fn sentence(words: &str, labels: &str) -> Sentence {
         Sentence {
-            words: words.split(' ').map(str::to_string).collect(),
-            labels: labels.split(' ').map(str::to_string).collect(),
             intent: Some("PlayMusic".into()),
-            line: 1,
+            ..Sentence::spaced(words, labels)
         }
     }
 
