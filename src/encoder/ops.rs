@@ -94,12 +94,16 @@ pub fn exp(x: f32) -> f32 {
         0.5,
     ];
     let xc = x.clamp(-87.3, 88.7);
-    let n = (xc * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = xc * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = (xc - n * LN2_HI) - n * LN2_LO;
     let poly = P[1..].iter().fold(P[0], |p, &c| p * r + c);
     let er = poly * (r * r) + r + 1.0;
     // n is in [-126, 128]: 2^128 is not an f32, so take 2^127 and double.
-    let n = n as i32;
+    // The integer n from the bits of `shifted` (its low mantissa bits hold
+    // it), not `n as i32`: a saturating float-to-int cast kept loops of
+    // `exp` from vectorizing (every softmax ran scalar).
+    let n = (shifted.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let scale = f32::from_bits(((n.min(127) + 127) as u32) << 23);
     let y = er * scale * if n > 127 { 2.0 } else { 1.0 };
     if x < -87.3 {
