@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use picotag::decode::{decode_labels, is_symbol_word};
-use picotag::format::{HeadKind, HeadRole, ModelWriter};
+use picotag::format::{HeadKind, HeadMeta, HeadRole, ModelWriter};
 
 use crate::data::{load_split, Sentence};
 use crate::error::Result;
@@ -44,14 +44,11 @@ pub fn record(w: &mut ModelWriter) -> Result<BTreeMap<String, Vec<String>>> {
     let Some(recipe) = training_recipe(w.meta_mut()) else {
         return Ok(out);
     };
+    let slot_head_of = |h: &HeadMeta, task: &str| {
+        h.task == task && h.role == HeadRole::Slots && h.kind == HeadKind::Token
+    };
     for t in &recipe.tasks {
-        let has_head = |m: &mut ModelWriter| {
-            m.meta_mut()
-                .heads
-                .iter()
-                .any(|h| h.task == t.name && h.role == HeadRole::Slots && h.kind == HeadKind::Token)
-        };
-        if !has_head(w) {
+        if !w.meta_mut().heads.iter().any(|h| slot_head_of(h, &t.name)) {
             continue;
         }
         if !t.train.exists() {
@@ -63,10 +60,13 @@ pub fn record(w: &mut ModelWriter) -> Result<BTreeMap<String, Vec<String>>> {
             continue;
         }
         let inside: Vec<String> = inside_slots(&load_split(&t.train)?).into_iter().collect();
-        for h in &mut w.meta_mut().heads {
-            if h.task == t.name && h.role == HeadRole::Slots && h.kind == HeadKind::Token {
-                h.span_symbols = Some(inside.clone());
-            }
+        for h in w
+            .meta_mut()
+            .heads
+            .iter_mut()
+            .filter(|h| slot_head_of(h, &t.name))
+        {
+            h.span_symbols = Some(inside.clone());
         }
         out.insert(t.name.clone(), inside);
     }
