@@ -44,5 +44,8 @@ pub mod window;
 pub use entities::EntitySet;
 pub use error::{Error, Result};
 pub use format::OpenOptions;
-pub use tagger::{Backend, IntentThreshold, TagOptions, Tagger, TaskInfo, DEFAULT_ENTITY_BONUS};
+pub use tagger::{
+    Backend, IntentThreshold, PunctuationWords, TagOptions, Tagger, TaskInfo, DEFAULT_ENTITY_BONUS,
+    PUNCTUATION_SHARE_TO_KEEP,
+};
 pub use tagging::{Intent, Slot, Tagging};

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use crate::decode::{decode_with, is_skippable_word, is_symbol_word, Prefix, Tag};
 use crate::encoder::{fast, reference, EncoderRef};
-use crate::entities::{self, EntitySet, Match, MatchScratch};
+use crate::entities::{self, EntitySet, Match, MatchScratch, SpanScratch};
 use crate::error::{Error, Result};
 use crate::format::{HeadKind, HeadMeta, HeadRole, ModelFile, ModelMeta, OpenOptions};
 use crate::heads::HeadRef;
 use crate::kernels::{self, Isa};
 use crate::tagging::{Intent, Slot, Tagging};
-use crate::tokenize::{Buffers, Tokenized, Tokenizer};
+use crate::tokenize::{is_bert_punc, Buffers, Tokenized, Tokenizer};
 use crate::window;
 
 /// Per-call options of [`Tagger::tag_utterance_with`].
@@ -31,24 +31,26 @@ pub struct TagOptions {
     /// `false` (the default) drops them: such a slot (`track` "🎵", `timeRange`
     /// "!") is never what an app wants. It also ends a slot at a symbol word
     /// its task never had inside a slot in training (a head's
-    /// [`HeadMeta::span_symbols`]): "jazz ! please" is not one `playlist`.
+    /// [`HeadMeta::span_symbols`]): "jazz ! please" is not one `playlist`,
+    /// whether the `!` is in the task's input or left out of it
+    /// ([`TagOptions::punctuation_words`]).
     pub keep_symbol_slots: bool,
     /// Leave words made only of emoji and other symbols that are not
     /// punctuation (©, €, °) out of the network's input: users type them
     /// between the words, and no task was trained with them. `true` (the
     /// default); entity values lose such words too.
     pub skip_symbol_words: bool,
-    /// Also leave punctuation-only words out of the input (`!`, `?!`, `,`,
-    /// `(`; the tokenizer cuts each punctuation character into a word).
-    /// `false` by default: the health tasks need their punctuation
-    /// ("5-fluorouracil"); an app that runs only the voice tasks gains from
-    /// `true` (see the model card). Entity values keep their punctuation, so
-    /// with `true` a value like "AC/DC" does not match.
-    pub skip_punctuation_words: bool,
+    /// Which tasks see punctuation-only words (`!`, `?!`, `,`, `(`; the
+    /// tokenizer cuts each punctuation character into a word) in their
+    /// input. Default [`PunctuationWords::ByTask`]: the tasks trained on text
+    /// with punctuation (the health tasks: "5-fluorouracil") see it, the
+    /// voice tasks (trained on transcripts) do not.
+    pub punctuation_words: PunctuationWords,
     /// Values injected at run time (see [`EntitySet`]); `None`: none.
     pub entities: Option<Arc<EntitySet>>,
-    /// The log-probability bonus a match gives the labels of its type over
-    /// its words (default [`DEFAULT_ENTITY_BONUS`]; 0: matches change nothing).
+    /// The log-probability bonus per word a match gives the labels of its
+    /// type over its words, taken whole or not at all (default
+    /// [`DEFAULT_ENTITY_BONUS`]; 0: matches change nothing).
     pub entity_bonus: f32,
     /// "None of these": when a task's intent probability is below the
     /// threshold, the utterance is out of that task's scope and the task
@@ -56,6 +58,32 @@ pub struct TagOptions {
     /// Default [`IntentThreshold::Model`].
     pub intent_threshold: IntentThreshold,
 }
+
+/// Which tasks see punctuation-only words in their input (see
+/// [`TagOptions::punctuation_words`]). When tasks differ and the utterance
+/// has punctuation, the encoder runs twice, once with it and once without,
+/// unless the has-slot gate silences every task of the second view on the
+/// first (their has-slot heads see the utterance with its punctuation
+/// first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PunctuationWords {
+    /// A task sees punctuation when its training text had it: when at least
+    /// [`PUNCTUATION_SHARE_TO_KEEP`] of its words were punctuation (the
+    /// model's [`HeadMeta::punctuation_share`]; a model without it: every
+    /// task sees punctuation).
+    #[default]
+    ByTask,
+    /// Every task sees it.
+    Keep,
+    /// No task sees it.
+    Skip,
+}
+
+/// [`PunctuationWords::ByTask`]: the share of punctuation words in a task's
+/// training text from which the task sees punctuation at run time. The voice
+/// tasks' transcripts have about 1% (ATIS `'`, SNIPS `:` `-` `&`), the health
+/// tasks' PubMed text 15–17%.
+pub const PUNCTUATION_SHARE_TO_KEEP: f32 = 0.05;
 
 /// Which threshold rejects an intent as out of scope (see
 /// [`TagOptions::intent_threshold`]).
@@ -84,8 +112,9 @@ impl IntentThreshold {
 }
 
 /// The default [`TagOptions::entity_bonus`]: tuned on the dev sets with
-/// `picotag-quantize entities` (see the model card).
-pub const DEFAULT_ENTITY_BONUS: f32 = 4.0;
+/// `picotag-quantize entities` (the largest bonus under which no task's F1
+/// falls with 10,000 distractors per type injected; see the model card).
+pub const DEFAULT_ENTITY_BONUS: f32 = 6.0;
 
 impl Default for TagOptions {
     fn default() -> Self {
@@ -95,7 +124,7 @@ impl Default for TagOptions {
             min_slot_score: 0.0,
             keep_symbol_slots: false,
             skip_symbol_words: true,
-            skip_punctuation_words: false,
+            punctuation_words: PunctuationWords::ByTask,
             entities: None,
             entity_bonus: DEFAULT_ENTITY_BONUS,
             intent_threshold: IntentThreshold::Model,
@@ -413,26 +442,28 @@ impl Tagger {
             let s = &mut *guard;
             self.tokenizer
                 .tokenize_into(text, &mut s.tokens, &mut s.tok_buf)?;
-            if options.skip_symbol_words || options.skip_punctuation_words {
-                let (symbols, punct) = (options.skip_symbol_words, options.skip_punctuation_words);
-                s.tokens.retain_words(|w| {
-                    let word = &text[w.start..w.end];
-                    // A symbol word is punctuation or other symbols, never both
-                    // (the tokenizer cuts punctuation into words of their own).
-                    let skip = if is_skippable_word(word, false) {
-                        symbols
-                    } else {
-                        punct && is_symbol_word(word)
-                    };
-                    !skip
-                });
+            if options.skip_symbol_words {
+                s.tokens
+                    .retain_words(|w| !is_skippable_word(&text[w.start..w.end], false));
             }
+            let (mut n_slots, mut n_intents) = (0, 0);
             if s.tokens.words.is_empty() {
-                out.slots.clear();
-                out.intents.clear();
+                Self::finish(out, 0, 0);
                 return Ok(());
             }
+            match &options.entities {
+                Some(set) => set.find_into(text, &s.tokens.words, &mut s.match_buf, &mut s.matches),
+                None => s.matches.clear(),
+            }
+            // The heads that run: those that see this input now (`active`), and
+            // those that see it without its punctuation words (`later`).
+            let punctuation = s
+                .tokens
+                .words
+                .iter()
+                .any(|w| is_punctuation_word(&text[w.start..w.end]));
             s.active.clear();
+            s.later.clear();
             for (i, h) in self.heads.iter().enumerate() {
                 let wanted = options
                     .tasks
@@ -443,18 +474,103 @@ impl Tagger {
                     HeadRole::HasSlot => options.has_slot_threshold.is_some(),
                     HeadRole::Aux => false,
                 };
-                if wanted && runs {
+                if !(wanted && runs) {
+                    continue;
+                }
+                if punctuation && self.skips_punctuation(i, options.punctuation_words) {
+                    s.later.push(i);
+                } else {
                     s.active.push(i);
                 }
             }
-            self.run_heads(s, options.has_slot_threshold)?;
-            match &options.entities {
-                Some(set) => set.find_into(text, &s.tokens.words, &mut s.match_buf, &mut s.matches),
-                None => s.matches.clear(),
+            let gate = options.has_slot_threshold;
+            let decide_first = !s.active.is_empty() && !s.later.is_empty() && gate.is_some();
+            if decide_first {
+                // The has-slot heads of the later tasks see this input too: a
+                // task they silence here needs no second pass (health text
+                // with punctuation runs once when the voice tasks do not apply).
+                let heads = &self.heads;
+                s.active.extend(
+                    s.later
+                        .iter()
+                        .filter(|&&i| heads[i].meta.role == HeadRole::HasSlot),
+                );
             }
-            self.assemble(text, s, options, out);
+            if !s.active.is_empty() {
+                self.run_heads(s, gate)?;
+                self.assemble(text, s, options, out, (&mut n_slots, &mut n_intents));
+            }
+            if decide_first {
+                let first = (&s.active[..], &s.outputs[..], &s.offsets[..]);
+                let heads = &self.heads;
+                s.later
+                    .retain(|&i| !self.silenced(first, gate, &heads[i].meta.task));
+            }
+            let two_passes = !s.active.is_empty() && !s.later.is_empty();
+            if !s.later.is_empty() {
+                Self::drop_punctuation(text, s);
+                if !s.tokens.words.is_empty() {
+                    std::mem::swap(&mut s.active, &mut s.later);
+                    self.run_heads(s, gate)?;
+                    self.assemble(text, s, options, out, (&mut n_slots, &mut n_intents));
+                }
+            }
+            Self::finish(out, n_slots, n_intents);
+            if two_passes {
+                // In the order one pass gives: intents by task, slots by
+                // position then task.
+                insertion_sort_by_key(&mut out.intents, |i| self.task_index(&i.task));
+                insertion_sort_by_key(&mut out.slots, |s| {
+                    (s.start, s.end, self.task_index(&s.task))
+                });
+            }
             Ok(())
         })
+    }
+
+    /// Whether head `hi` sees the input without its punctuation words.
+    fn skips_punctuation(&self, hi: usize, mode: PunctuationWords) -> bool {
+        match mode {
+            PunctuationWords::Keep => false,
+            PunctuationWords::Skip => true,
+            PunctuationWords::ByTask => self.heads[hi]
+                .meta
+                .punctuation_share
+                .is_some_and(|r| r < PUNCTUATION_SHARE_TO_KEEP),
+        }
+    }
+
+    /// Leaves the punctuation words out of `s.tokens`, and moves the entity
+    /// matches onto the words that remain (a match made only of punctuation
+    /// goes).
+    fn drop_punctuation(text: &str, s: &mut Scratch) {
+        s.kept_before.clear();
+        let mut kept = 0u32;
+        for w in &s.tokens.words {
+            s.kept_before.push(kept);
+            kept += u32::from(!is_punctuation_word(&text[w.start..w.end]));
+        }
+        s.kept_before.push(kept);
+        s.tokens
+            .retain_words(|w| !is_punctuation_word(&text[w.start..w.end]));
+        let before = &s.kept_before;
+        for m in s.matches.iter_mut() {
+            (m.start, m.end) = (before[m.start as usize], before[m.end as usize]);
+        }
+        s.matches.retain(|m| m.start < m.end);
+    }
+
+    /// Ends a call: `n_slots` slots and `n_intents` intents were written;
+    /// slots sorted by position.
+    fn finish(tagging: &mut Tagging, n_slots: usize, n_intents: usize) {
+        tagging.slots.truncate(n_slots);
+        tagging.intents.truncate(n_intents);
+        insertion_sort_by_key(&mut tagging.slots, |s: &Slot| (s.start, s.end));
+    }
+
+    /// The position of `task` among the model's tasks.
+    fn task_index(&self, task: &Arc<str>) -> Option<usize> {
+        self.names.iter().position(|n| Arc::ptr_eq(n, task))
     }
 
     /// Runs the encoder over each window and the active heads. Leaves in
@@ -588,8 +704,16 @@ impl Tagger {
         })
     }
 
-    fn assemble(&self, text: &str, s: &mut Scratch, options: &TagOptions, tagging: &mut Tagging) {
-        let (mut n_slots, mut n_intents) = (0, 0);
+    /// Decodes the outputs of the heads `s.active` into `tagging`, from its
+    /// slot `*n_slots` and intent `*n_intents` on (both advanced).
+    fn assemble(
+        &self,
+        text: &str,
+        s: &mut Scratch,
+        options: &TagOptions,
+        tagging: &mut Tagging,
+        (n_slots, n_intents): (&mut usize, &mut usize),
+    ) {
         let output = |a: usize| &s.outputs[s.offsets[a]..s.offsets[a + 1]];
         let heads_out = (&s.active[..], &s.outputs[..], &s.offsets[..]);
         let silenced = |task: &str| self.silenced(heads_out, options.has_slot_threshold, task);
@@ -612,7 +736,7 @@ impl Tagger {
                         .filter(|_| !s.matches.is_empty())
                     {
                         let bonus = options.entity_bonus;
-                        set.best_labels(out, hi, &s.matches, bonus, &mut s.best, &mut s.raised);
+                        set.best_labels(out, hi, &s.matches, bonus, &mut s.best, &mut s.spans);
                     }
                     if let (false, Some(o), Some(inside)) = (
                         options.keep_symbol_slots,
@@ -626,11 +750,35 @@ impl Tagger {
                                 b.0 = o;
                             }
                         }
+                        // Punctuation left out of this view ends a slot the
+                        // same way: a word after such a gap starts a new one.
+                        let foreign = |c: char| {
+                            is_bert_punc(c)
+                                && !inside.iter().any(|x| {
+                                    let mut cs = x.chars();
+                                    cs.next() == Some(c) && cs.next().is_none()
+                                })
+                        };
+                        s.breaks.clear();
+                        let mut prev_end = None;
+                        for w in &s.tokens.words {
+                            let gap = prev_end.map_or("", |e| &text[e..w.start]);
+                            s.breaks.push(gap.chars().any(foreign));
+                            prev_end = Some(w.end);
+                        }
+                    } else {
+                        s.breaks.clear();
                     }
                     let (best, tags, words) = (&s.best, &self.tags[hi], &s.tokens.words);
+                    let breaks = &s.breaks;
                     decode_with(
                         best.len(),
-                        |w| tags[best[w].0],
+                        |w| match tags[best[w].0] {
+                            (Prefix::I | Prefix::E, k) if breaks.get(w) == Some(&true) => {
+                                (Prefix::B, k)
+                            }
+                            tag => tag,
+                        },
                         |sw, ew, _| {
                             let score =
                                 best[sw..ew].iter().map(|b| b.1).sum::<f32>() / (ew - sw) as f32;
@@ -649,13 +797,13 @@ impl Tagger {
                             // Reuse the spare slot whose text buffer fits best (sorting
                             // moved the buffers since the last call).
                             let need = end - start;
-                            if let Some(j) = (n_slots..tagging.slots.len())
+                            if let Some(j) = (*n_slots..tagging.slots.len())
                                 .filter(|&j| tagging.slots[j].text.capacity() >= need)
                                 .min_by_key(|&j| tagging.slots[j].text.capacity())
                             {
-                                tagging.slots.swap(n_slots, j);
+                                tagging.slots.swap(*n_slots, j);
                             }
-                            if let Some(slot) = tagging.slots.get_mut(n_slots) {
+                            if let Some(slot) = tagging.slots.get_mut(*n_slots) {
                                 slot.task.clone_from(task);
                                 slot.label.clone_from(label);
                                 (slot.start, slot.end, slot.score) = (start, end, score);
@@ -671,7 +819,7 @@ impl Tagger {
                                     score,
                                 });
                             }
-                            n_slots += 1;
+                            *n_slots += 1;
                         },
                     );
                 }
@@ -694,27 +842,32 @@ impl Tagger {
                         label: labels[i].clone(),
                         score,
                     };
-                    match tagging.intents.get_mut(n_intents) {
+                    match tagging.intents.get_mut(*n_intents) {
                         Some(slot) => *slot = intent,
                         None => tagging.intents.push(intent),
                     }
-                    n_intents += 1;
+                    *n_intents += 1;
                 }
                 HeadRole::HasSlot | HeadRole::Aux => {}
             }
         }
-        tagging.slots.truncate(n_slots);
-        tagging.intents.truncate(n_intents);
-        // Stable insertion sort by position (no allocation; few slots).
-        for i in 1..tagging.slots.len() {
-            let key = |s: &Slot| (s.start, s.end);
-            let mut j = i;
-            while j > 0 && key(&tagging.slots[j - 1]) > key(&tagging.slots[j]) {
-                tagging.slots.swap(j - 1, j);
-                j -= 1;
-            }
+    }
+}
+
+/// Stable insertion sort (no allocation; a few slots or intents).
+fn insertion_sort_by_key<T, K: PartialOrd>(v: &mut [T], key: impl Fn(&T) -> K) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && key(&v[j - 1]) > key(&v[j]) {
+            v.swap(j - 1, j);
+            j -= 1;
         }
     }
+}
+
+/// A word made only of punctuation (`!`, `,`, `-`), as the tokenizer cuts it.
+fn is_punctuation_word(word: &str) -> bool {
+    is_symbol_word(word) && !is_skippable_word(word, false)
 }
 
 /// Per-thread working memory of [`Tagger::tag_utterance_into`] (grown, never
@@ -739,8 +892,16 @@ struct Scratch {
     /// Entity matches of the call, and the matcher's buffers.
     matches: Vec<Match>,
     match_buf: MatchScratch,
-    /// Per word: the raised probability of its best label.
-    raised: Vec<f32>,
+    /// Working memory of applying the entity matches.
+    spans: SpanScratch,
+    /// Heads that run on the input without its punctuation words.
+    later: Vec<usize>,
+    /// Per word (and one past the last): how many words before it are not
+    /// punctuation.
+    kept_before: Vec<u32>,
+    /// Per word: a slot must not run into it from the word before (punctuation
+    /// its task never had in a slot lies between them, left out of the view).
+    breaks: Vec<bool>,
 }
 
 thread_local! {

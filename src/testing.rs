@@ -227,6 +227,7 @@ impl RandomModel {
                     pooling: Pooling::Cls,
                     reject_below: None,
                     span_symbols: None,
+                    punctuation_share: None,
                 });
             }
             if !t.intents.is_empty() {
@@ -240,6 +241,7 @@ impl RandomModel {
                     pooling: Pooling::Cls,
                     reject_below: None,
                     span_symbols: None,
+                    punctuation_share: None,
                 });
             }
             if t.has_slot {
@@ -253,6 +255,7 @@ impl RandomModel {
                     pooling: Pooling::Cls,
                     reject_below: None,
                     span_symbols: None,
+                    punctuation_share: None,
                 });
             }
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use picotag::format::Architecture;
 use picotag::testing::RandomModel;
-use picotag::{Error, IntentThreshold, TagOptions, Tagger};
+use picotag::{EntitySet, Error, IntentThreshold, PunctuationWords, TagOptions, Tagger};
 
 fn tiny() -> Tagger {
     Tagger::from_bytes(&RandomModel::tiny(5).to_bytes().unwrap()).unwrap()
@@ -125,7 +125,22 @@ fn a_slot_ends_at_a_symbol_its_task_never_had_in_a_slot() {
         }
     }
     let t = Tagger::from_bytes(&w.to_bytes().unwrap()).unwrap();
-    let (rule, keep) = symbol_rule_and_keep();
+    for punctuation_words in [PunctuationWords::Keep, PunctuationWords::Skip] {
+        let (rule, keep) = symbol_rule_and_keep();
+        let rule = TagOptions {
+            punctuation_words,
+            ..rule
+        };
+        let keep = TagOptions {
+            punctuation_words,
+            ..keep
+        };
+        slots_end_at_foreign_symbols(&t, &rule, &keep);
+    }
+}
+
+/// No slot of `t` under `rule` holds a symbol but "&"; under `keep` some do.
+fn slots_end_at_foreign_symbols(t: &Tagger, rule: &TagOptions, keep: &TagOptions) {
     let inputs = [
         "play cookie & cream ! please , now",
         "book a flight - from boston ; to denver ! tomorrow ( morning )",
@@ -134,7 +149,7 @@ fn a_slot_ends_at_a_symbol_its_task_never_had_in_a_slot() {
     ];
     let (mut across_kept, mut amp) = (0, 0);
     for text in inputs {
-        let with_rule = t.tag_utterance_with(text, &rule).unwrap();
+        let with_rule = t.tag_utterance_with(text, rule).unwrap();
         for s in &with_rule.slots {
             // No symbol but "&" anywhere in a slot.
             assert!(
@@ -145,7 +160,7 @@ fn a_slot_ends_at_a_symbol_its_task_never_had_in_a_slot() {
             );
             amp += usize::from(s.text.contains('&'));
         }
-        let without = t.tag_utterance_with(text, &keep).unwrap();
+        let without = t.tag_utterance_with(text, keep).unwrap();
         across_kept += without
             .slots
             .iter()
@@ -166,9 +181,9 @@ fn a_slot_ends_at_a_symbol_its_task_never_had_in_a_slot() {
 fn symbol_words_are_left_out_of_the_input() {
     let t = tiny();
     let d = TagOptions::default();
-    assert!(d.skip_symbol_words && !d.skip_punctuation_words);
+    assert!(d.skip_symbol_words && d.punctuation_words == PunctuationWords::ByTask);
     let all_out = TagOptions {
-        skip_punctuation_words: true,
+        punctuation_words: PunctuationWords::Skip,
         ..all_slots()
     };
     // (noisy, clean, options under which the network sees the clean text)
@@ -465,4 +480,136 @@ fn threads_share_one_tagger() {
             assert_eq!(r, expected[i]);
         }
     }
+}
+
+/// The tiny model with its voice task trained on text without punctuation
+/// (share 0.01) and its health task on text with (0.2).
+fn tiny_by_task() -> Tagger {
+    let mut w = RandomModel::tiny(5).writer().unwrap();
+    for h in &mut w.meta_mut().heads {
+        h.punctuation_share = Some(if h.task == "voice" { 0.01 } else { 0.2 });
+    }
+    Tagger::from_bytes(&w.to_bytes().unwrap()).unwrap()
+}
+
+#[test]
+fn each_task_sees_punctuation_as_its_training_text_had_it() {
+    use PunctuationWords::{ByTask, Keep, Skip};
+    let t = tiny_by_task();
+    let only = |task: &str, punctuation_words| TagOptions {
+        tasks: Some(vec![task.into()]),
+        punctuation_words,
+        ..all_slots()
+    };
+    let tag = |text: &str, o: &TagOptions| t.tag_utterance_with(text, o).unwrap();
+    let texts = [
+        "book a flight , from boston ! to denver ?",
+        "i take 200 mg ( aspirin ) for my migraine .",
+        "r&b , jazz & soul ? rock ... pop !",
+        "play music",
+    ];
+    let mut differs = 0;
+    for text in texts {
+        let voice = tag(text, &only("voice", Skip));
+        let health = tag(text, &only("health", Keep));
+        // By task, each task gives what it gives alone on its own view of
+        // the input, in the order of one pass.
+        assert_eq!(tag(text, &only("voice", ByTask)), voice, "{text:?}");
+        assert_eq!(tag(text, &only("health", ByTask)), health, "{text:?}");
+        let both = tag(text, &all_slots());
+        let mut slots: Vec<_> = voice.slots.iter().chain(&health.slots).cloned().collect();
+        slots.sort_by_key(|s| (s.start, s.end, usize::from(&*s.task == "health")));
+        assert_eq!(both.slots, slots, "{text:?}");
+        let intents: Vec<_> = voice
+            .intents
+            .iter()
+            .chain(&health.intents)
+            .cloned()
+            .collect();
+        assert_eq!(both.intents, intents, "{text:?}");
+        // The voice task's view is the text without its punctuation words.
+        let plain: Vec<&str> = text
+            .split(' ')
+            .filter(|w| !w.chars().all(|c| c.is_ascii_punctuation()))
+            .collect();
+        assert_eq!(
+            voice.intents,
+            tag(&plain.join(" "), &only("voice", Skip)).intents
+        );
+        differs += usize::from(tag(text, &only("voice", Keep)) != voice);
+    }
+    assert!(
+        differs >= 2,
+        "punctuation should change the voice task ({differs})"
+    );
+    // With the gate on, the voice task is decided on the text with its
+    // punctuation first: silenced there, it runs no second pass.
+    let mut silenced = 0;
+    for gate in [0.2, 0.5, 0.8, 0.95, 0.99, 0.999] {
+        let gated = |task: &str, punctuation_words| TagOptions {
+            has_slot_threshold: Some(gate),
+            ..only(task, punctuation_words)
+        };
+        for text in texts {
+            let health = tag(text, &gated("health", Keep));
+            let voice_first = tag(text, &gated("voice", Keep));
+            // The random model has no out-of-scope threshold: a voice task
+            // that is not silenced has an intent.
+            let voice = if voice_first.intents.is_empty() {
+                silenced += 1;
+                voice_first
+            } else {
+                tag(text, &gated("voice", Skip))
+            };
+            let both = tag(
+                text,
+                &TagOptions {
+                    has_slot_threshold: Some(gate),
+                    ..TagOptions::default()
+                },
+            );
+            let mut slots: Vec<_> = voice.slots.iter().chain(&health.slots).cloned().collect();
+            slots.sort_by_key(|s| (s.start, s.end, usize::from(&*s.task == "health")));
+            assert_eq!(both.slots, slots, "{text:?} {gate}");
+            assert_eq!(both.intents, voice.intents, "{text:?} {gate}");
+        }
+    }
+    assert!(silenced > 0 && silenced < 24, "{silenced}");
+    // A model without the shares (older files) shows every task punctuation.
+    let old = tiny();
+    for text in texts {
+        let keep = TagOptions {
+            punctuation_words: Keep,
+            ..all_slots()
+        };
+        assert_eq!(
+            old.tag_utterance_with(text, &all_slots()).unwrap(),
+            old.tag_utterance_with(text, &keep).unwrap()
+        );
+    }
+}
+
+#[test]
+fn an_entity_value_with_punctuation_matches_a_task_that_does_not_see_it() {
+    let t = tiny_by_task();
+    let mut set = EntitySet::new(&t);
+    set.add("voice/city", "boston , new york").unwrap();
+    set.add("voice/time", "!!").unwrap();
+    let opts = TagOptions {
+        tasks: Some(vec!["voice".into()]),
+        entities: Some(Arc::new(set)),
+        entity_bonus: 60.0,
+        ..all_slots()
+    };
+    let text = "fly , to ( boston , new york ) !! tomorrow";
+    let r = t.tag_utterance_with(text, &opts).unwrap();
+    let city: Vec<&str> = r
+        .slots
+        .iter()
+        .filter(|s| &*s.label == "city")
+        .map(|s| s.text.as_str())
+        .collect();
+    assert!(city.contains(&"boston , new york"), "{r:?}");
+    // A value made only of punctuation has nothing left to raise.
+    assert!(r.slots.iter().all(|s| !s.text.starts_with('!')), "{r:?}");
 }

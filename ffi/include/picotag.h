@@ -34,7 +34,7 @@
  * function, struct layout or status code changes incompatibly; compare it
  * with `picotag_abi_version()` at startup.
  */
-#define PICOTAG_ABI_VERSION 3
+#define PICOTAG_ABI_VERSION 4
 
 /**
  * What a call did. `PICOTAG_STATUS_OK` (0) is success; on any other value
@@ -87,6 +87,35 @@ enum picotag_status
 typedef enum picotag_status picotag_status;
 #else
 typedef int32_t picotag_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Values of `picotag_options.punctuation_words`.
+ */
+enum picotag_punctuation
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * A task sees punctuation when its training text had it (the default).
+     */
+    PICOTAG_PUNCTUATION_BY_TASK = 0,
+    /**
+     * Every task sees it.
+     */
+    PICOTAG_PUNCTUATION_KEEP = 1,
+    /**
+     * No task sees it.
+     */
+    PICOTAG_PUNCTUATION_SKIP = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum picotag_punctuation picotag_punctuation;
+#else
+typedef int32_t picotag_punctuation;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -147,7 +176,7 @@ typedef struct picotag_options {
     const struct picotag_entities *entities;
     /**
      * The log-probability bonus an entity match gives the labels of its
-     * type over its words (0: matches change nothing). Default 4.
+     * type over its words (0: matches change nothing). Default 6.
      */
     float entity_bonus;
     /**
@@ -159,11 +188,13 @@ typedef struct picotag_options {
      */
     float intent_threshold;
     /**
-     * Leave punctuation-only words (`!`, `?!`, `,`) out of the network's
-     * input, as emoji always are. Default false: the health tasks need
-     * their punctuation; an app that runs only voice tasks gains from true.
+     * Which tasks see punctuation-only words (`!`, `?!`, `,`) in their
+     * input (emoji never reach the network): a `picotag_punctuation`.
+     * Default `PICOTAG_PUNCTUATION_BY_TASK`: the tasks trained on text with
+     * punctuation (health) see it, the voice tasks do not. Another value
+     * fails the call with `PICOTAG_STATUS_INVALID_ARGUMENT`.
      */
-    bool skip_punctuation_words;
+    int32_t punctuation_words;
 } picotag_options;
 
 /**

@@ -31,7 +31,7 @@ pub use entities::{
     picotag_entities_new,
 };
 pub use error::picotag_last_error;
-pub use options::{picotag_options, picotag_options_init};
+pub use options::{picotag_options, picotag_options_init, picotag_punctuation};
 pub use result::{picotag_intent, picotag_result, picotag_slot};
 pub use status::{picotag_status, picotag_status_name};
 pub use tag::{
@@ -46,7 +46,7 @@ pub use tagger::{
 /// The version of the ABI this header describes. It changes whenever a
 /// function, struct layout or status code changes incompatibly; compare it
 /// with `picotag_abi_version()` at startup.
-pub const PICOTAG_ABI_VERSION: u32 = 3;
+pub const PICOTAG_ABI_VERSION: u32 = 4;
 
 /// The ABI version of the loaded library (`PICOTAG_ABI_VERSION` of the
 /// header it was built with).

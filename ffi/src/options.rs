@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use picotag::{IntentThreshold, TagOptions};
+use picotag::{IntentThreshold, PunctuationWords, TagOptions};
 
 use crate::args::cstr_utf8_arg;
 use crate::entities::picotag_entities;
@@ -34,7 +34,7 @@ pub struct picotag_options {
     /// Default NULL.
     pub entities: *const picotag_entities,
     /// The log-probability bonus an entity match gives the labels of its
-    /// type over its words (0: matches change nothing). Default 4.
+    /// type over its words (0: matches change nothing). Default 6.
     pub entity_bonus: f32,
     /// "None of these": a task whose intent probability is below this
     /// reports no intent (the utterance is out of its scope). NaN (the
@@ -42,10 +42,44 @@ pub struct picotag_options {
     /// rejects); a negative value turns rejection off; a value in [0, 1] is
     /// used for every task.
     pub intent_threshold: f32,
-    /// Leave punctuation-only words (`!`, `?!`, `,`) out of the network's
-    /// input, as emoji always are. Default false: the health tasks need
-    /// their punctuation; an app that runs only voice tasks gains from true.
-    pub skip_punctuation_words: bool,
+    /// Which tasks see punctuation-only words (`!`, `?!`, `,`) in their
+    /// input (emoji never reach the network): a `picotag_punctuation`.
+    /// Default `PICOTAG_PUNCTUATION_BY_TASK`: the tasks trained on text with
+    /// punctuation (health) see it, the voice tasks do not. Another value
+    /// fails the call with `PICOTAG_STATUS_INVALID_ARGUMENT`.
+    pub punctuation_words: i32,
+}
+
+/// Values of `picotag_options.punctuation_words`.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum picotag_punctuation {
+    /// A task sees punctuation when its training text had it (the default).
+    ByTask = 0,
+    /// Every task sees it.
+    Keep = 1,
+    /// No task sees it.
+    Skip = 2,
+}
+
+impl picotag_punctuation {
+    fn from_c(v: i32) -> Option<PunctuationWords> {
+        Some(match v {
+            0 => PunctuationWords::ByTask,
+            1 => PunctuationWords::Keep,
+            2 => PunctuationWords::Skip,
+            _ => return None,
+        })
+    }
+
+    fn to_c(p: PunctuationWords) -> i32 {
+        (match p {
+            PunctuationWords::ByTask => picotag_punctuation::ByTask,
+            PunctuationWords::Keep => picotag_punctuation::Keep,
+            PunctuationWords::Skip => picotag_punctuation::Skip,
+        }) as i32
+    }
 }
 
 impl Default for picotag_options {
@@ -58,7 +92,7 @@ impl Default for picotag_options {
             min_slot_score: d.min_slot_score,
             entities: std::ptr::null(),
             entity_bonus: d.entity_bonus,
-            skip_punctuation_words: d.skip_punctuation_words,
+            punctuation_words: picotag_punctuation::to_c(d.punctuation_words),
             intent_threshold: match d.intent_threshold {
                 IntentThreshold::Model => f32::NAN,
                 IntentThreshold::Off => -1.0,
@@ -110,7 +144,14 @@ impl picotag_options {
             keep_symbol_slots: false,
             // Emoji and other symbols are left out of the network's input.
             skip_symbol_words: true,
-            skip_punctuation_words: self.skip_punctuation_words,
+            punctuation_words: picotag_punctuation::from_c(self.punctuation_words).ok_or_else(
+                || {
+                    invalid(format!(
+                        "punctuation_words {} is not a picotag_punctuation",
+                        self.punctuation_words
+                    ))
+                },
+            )?,
             // SAFETY: NULL or a live handle (contract above).
             entities: unsafe { self.entities.as_ref() }.map(|e| e.set.clone()),
             entity_bonus: self.entity_bonus,

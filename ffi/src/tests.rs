@@ -613,6 +613,45 @@ fn intent_threshold_rejects_out_of_scope_intents() {
 }
 
 #[test]
+fn punctuation_words_is_checked_and_passed_on() {
+    let t = open();
+    let text = b"book a flight , from boston ! to new york ?";
+    let json = |o: picotag_options| {
+        let (st, r) = tag_c(t, text, &o);
+        assert_eq!(st, picotag_status::Ok, "{}", last_error());
+        // SAFETY: a live result, freed once.
+        let n = unsafe { ((*r).n_slots, (*r).n_intents, (*(*r).intents).score) };
+        // SAFETY: freed once.
+        unsafe { picotag_result_free(r) };
+        n
+    };
+    assert_eq!(
+        picotag_options::default().punctuation_words,
+        picotag_punctuation::ByTask as i32
+    );
+    let with = |p: i32| picotag_options {
+        punctuation_words: p,
+        ..all_slots()
+    };
+    // The random model has no punctuation shares: by task keeps it.
+    let by_task = json(with(picotag_punctuation::ByTask as i32));
+    assert_eq!(by_task, json(with(picotag_punctuation::Keep as i32)));
+    assert_ne!(by_task, json(with(picotag_punctuation::Skip as i32)));
+    for bad in [-1, 3, i32::MAX] {
+        let (st, r) = tag_c(t, text, &with(bad));
+        assert_eq!(st, picotag_status::InvalidArgument);
+        assert!(r.is_null());
+        assert!(
+            last_error().contains("punctuation_words"),
+            "{}",
+            last_error()
+        );
+    }
+    // SAFETY: closed once.
+    unsafe { picotag_close(t) };
+}
+
+#[test]
 fn panics_are_contained() {
     let st = guard(|| -> Result<(), Failure> { panic!("boom {}", 42) });
     assert_eq!(st, picotag_status::Internal);

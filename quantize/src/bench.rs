@@ -63,6 +63,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             pooling: Pooling::Cls,
             reject_below: None,
             span_symbols: None,
+            punctuation_share: None,
         }],
         tokenizer: String::new(),
         provenance: Default::default(),

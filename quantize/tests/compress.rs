@@ -35,6 +35,7 @@ fn head(name: &str, kind: HeadKind, role: HeadRole, labels: &[&str], pooling: Po
         pooling,
         reject_below: None,
         span_symbols: None,
+        punctuation_share: None,
     }
 }
 

@@ -114,6 +114,12 @@ pub struct HeadMeta {
     /// the words of a task that never had one in a slot is not part of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_symbols: Option<Vec<String>>,
+    /// The share of the words of the task's training text (as the tokenizer
+    /// cuts them) made only of punctuation: with
+    /// [`crate::PunctuationWords::ByTask`] a task below
+    /// [`crate::PUNCTUATION_SHARE_TO_KEEP`] sees its input without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub punctuation_share: Option<f32>,
 }
 
 /// Everything in the metadata section.

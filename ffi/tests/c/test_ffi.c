@@ -278,6 +278,14 @@ static void test_tasks(const picotag_tagger *t) {
     o.min_slot_score = NAN;
     CHECK_STATUS(picotag_tag_utterance_with(t, "play", 4, &o, &r), PICOTAG_STATUS_INVALID_ARGUMENT);
     CHECK(r == NULL);
+    o = all_slots();
+    CHECK(o.punctuation_words == PICOTAG_PUNCTUATION_BY_TASK);
+    o.punctuation_words = 7;
+    CHECK_STATUS(picotag_tag_utterance_with(t, "play !", 6, &o, &r), PICOTAG_STATUS_INVALID_ARGUMENT);
+    CHECK(r == NULL);
+    o.punctuation_words = PICOTAG_PUNCTUATION_SKIP;
+    CHECK_STATUS(picotag_tag_utterance_with(t, "play !", 6, &o, &r), PICOTAG_STATUS_OK);
+    picotag_result_free(r);
 }
 
 static void *read_last_error(void *arg) {

@@ -1,7 +1,10 @@
 //! The symbol words each task's training data has inside its slots
 //! ([`HeadMeta::span_symbols`](picotag::format::HeadMeta::span_symbols)): the
 //! runtime ends a slot at any other symbol word ("jazz ! please" is not one
-//! SNIPS `playlist`; "PGE ( 2 )" stays one BC5CDR `Chemical`).
+//! SNIPS `playlist`; "PGE ( 2 )" stays one BC5CDR `Chemical`), and the share
+//! of punctuation in each task's training text
+//! ([`HeadMeta::punctuation_share`](picotag::format::HeadMeta::punctuation_share)):
+//! the runtime leaves punctuation out of the input of a task trained without.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,11 +38,36 @@ pub fn inside_slots(sentences: &[Sentence]) -> BTreeSet<String> {
     out
 }
 
+/// The share of the words of `sentences`, cut as the tokenizer cuts them
+/// (each punctuation character a word), that are punctuation.
+pub fn punctuation_share(sentences: &[Sentence]) -> f32 {
+    let (mut words, mut punct) = (0usize, 0usize);
+    for w in sentences.iter().flat_map(|s| &s.words) {
+        let mut letters = false;
+        for c in w.chars() {
+            if picotag::tokenize::is_bert_punc(c) {
+                punct += 1;
+                words += 1;
+                letters = false;
+            } else if !c.is_whitespace() && !letters {
+                words += 1;
+                letters = true;
+            }
+        }
+    }
+    if words == 0 {
+        0.0
+    } else {
+        punct as f32 / words as f32
+    }
+}
+
 /// Stores, on each slot head of a task of the model's training recipe, the
 /// symbols inside that task's training slots. A task whose training split is
 /// not found is left without (the runtime then never ends its slots at a
-/// symbol). Returns task → symbols.
-pub fn record(w: &mut ModelWriter) -> Result<BTreeMap<String, Vec<String>>> {
+/// symbol). Every head of such a task gets the share of punctuation in that
+/// split. Returns task → (symbols, punctuation share).
+pub fn record(w: &mut ModelWriter) -> Result<BTreeMap<String, (Vec<String>, f32)>> {
     let mut out = BTreeMap::new();
     let Some(recipe) = training_recipe(w.meta_mut()) else {
         return Ok(out);
@@ -59,16 +87,16 @@ pub fn record(w: &mut ModelWriter) -> Result<BTreeMap<String, Vec<String>>> {
             );
             continue;
         }
-        let inside: Vec<String> = inside_slots(&load_split(&t.train)?).into_iter().collect();
-        for h in w
-            .meta_mut()
-            .heads
-            .iter_mut()
-            .filter(|h| slot_head_of(h, &t.name))
-        {
-            h.span_symbols = Some(inside.clone());
+        let train = load_split(&t.train)?;
+        let inside: Vec<String> = inside_slots(&train).into_iter().collect();
+        let share = punctuation_share(&train);
+        for h in w.meta_mut().heads.iter_mut().filter(|h| h.task == t.name) {
+            if slot_head_of(h, &t.name) {
+                h.span_symbols = Some(inside.clone());
+            }
+            h.punctuation_share = Some(share);
         }
-        out.insert(t.name.clone(), inside);
+        out.insert(t.name.clone(), (inside, share));
     }
     Ok(out)
 }
@@ -87,5 +115,13 @@ mod tests {
         assert_eq!(got, ["&"]);
         let none = [Sentence::spaced("hi , there", "O O O")];
         assert!(inside_slots(&none).is_empty());
+    }
+
+    #[test]
+    fn punctuation_share_counts_words_as_the_tokenizer_cuts_them() {
+        // "r&b" is three words, "(2)" three, "!" one: 4 of 11 are punctuation.
+        let s = [Sentence::spaced("add r&b to (2) list !", "O O O O O O")];
+        assert!((punctuation_share(&s) - 4.0 / 11.0).abs() < 1e-6);
+        assert_eq!(punctuation_share(&[]), 0.0);
     }
 }

@@ -50,7 +50,7 @@ pub struct EntitiesArgs {
     #[arg(long, default_value_t = 10_000)]
     pub distractors: usize,
     /// The bonuses (log-probability) to measure.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,3,4,6")]
+    #[arg(long, value_delimiter = ',', default_value = "2,4,5,6,7")]
     pub bonus: Vec<f32>,
     /// Values of the cost measurement's set.
     #[arg(long, default_value_t = 100_000)]

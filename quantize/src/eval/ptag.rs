@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use picotag::{IntentThreshold, TagOptions, Tagger, Tagging};
+use picotag::{IntentThreshold, PunctuationWords, TagOptions, Tagger, Tagging};
 
 use super::metric::{gold_spans, Metric, Report, Span};
 use crate::data::unified::TaskView;
@@ -84,12 +84,16 @@ pub enum SymbolHandling {
     /// (`skip_symbol_words: false`, `keep_symbol_slots: false`).
     DropSlots,
     /// Emoji and other non-punctuation symbols left out of the input,
-    /// punctuation kept (slots made only of it dropped): the runtime's
+    /// punctuation kept (slots made only of it dropped;
+    /// `punctuation_words: Keep`).
+    SkipSymbols,
+    /// As `SkipSymbols`, but punctuation left out of the input of the tasks
+    /// trained on text without (`punctuation_words: ByTask`): the runtime's
     /// default options.
     #[default]
-    SkipSymbols,
+    ByTask,
     /// Every symbol word left out of the input, punctuation too
-    /// (`skip_punctuation_words: true`).
+    /// (`punctuation_words: Skip`).
     SkipAll,
 }
 
@@ -123,9 +127,13 @@ impl<'v> Predictor<'v> {
             keep_symbol_slots: symbols == SymbolHandling::Keep,
             skip_symbol_words: matches!(
                 symbols,
-                SymbolHandling::SkipSymbols | SymbolHandling::SkipAll
+                SymbolHandling::SkipSymbols | SymbolHandling::ByTask | SymbolHandling::SkipAll
             ),
-            skip_punctuation_words: symbols == SymbolHandling::SkipAll,
+            punctuation_words: match symbols {
+                SymbolHandling::ByTask => PunctuationWords::ByTask,
+                SymbolHandling::SkipAll => PunctuationWords::Skip,
+                _ => PunctuationWords::Keep,
+            },
             intent_threshold: IntentThreshold::Off,
             ..TagOptions::default()
         };

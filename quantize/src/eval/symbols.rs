@@ -118,6 +118,7 @@ pub fn symbol_noise(
         SymbolHandling::Keep,
         SymbolHandling::DropSlots,
         SymbolHandling::SkipSymbols,
+        SymbolHandling::ByTask,
         SymbolHandling::SkipAll,
     ] {
         let p = Predictor::open(path, task, view, handling)?;

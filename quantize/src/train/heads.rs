@@ -29,6 +29,7 @@ pub fn head_metas(tasks: &[TaskData], aux: AuxHeads) -> Vec<HeadMeta> {
             pooling: Pooling::Cls,
             reject_below: None,
             span_symbols: None,
+            punctuation_share: None,
         });
     }
     for t in tasks {
@@ -47,6 +48,7 @@ pub fn head_metas(tasks: &[TaskData], aux: AuxHeads) -> Vec<HeadMeta> {
             pooling,
             reject_below: None,
             span_symbols: None,
+            punctuation_share: None,
         };
         if unified.is_none() {
             v.push(head(
