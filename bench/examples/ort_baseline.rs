@@ -12,7 +12,8 @@
 //! ```
 //! `time` prints one JSON object: `{"words", "utterances", "median_us"}`, the
 //! median over every (utterance, repetition) call of `tag_utterance_into`
-//! (tokenize → encoder → heads → decode, default options), after `--warmup`
+//! (tokenize → encoder → heads → decode, default options with punctuation
+//! for every task: one view, one encoder pass), after `--warmup`
 //! untimed passes over the same utterances.
 
 use picotag_bench as common;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use picotag::format::{HeadRole, ModelMeta};
-use picotag::{TagOptions, Tagger, Tagging};
+use picotag::{PunctuationWords, TagOptions, Tagger, Tagging};
 use serde_json::{json, Value};
 
 /// Utterance lengths (in words) of the comparison.
@@ -115,7 +116,14 @@ fn time(a: &Args, tagger: &Tagger) -> Result<(), String> {
     if texts.is_empty() {
         return Err("no utterance to time".into());
     }
-    let (opts, mut out) = (TagOptions::default(), Tagging::default());
+    // The default options but one view of the input for every task: the
+    // token ids ORT gets, one encoder pass as ORT runs (by task, an utterance
+    // with punctuation may run two; README "Speed").
+    let opts = TagOptions {
+        punctuation_words: PunctuationWords::Keep,
+        ..TagOptions::default()
+    };
+    let mut out = Tagging::default();
     let mut tag = |t: &str| {
         tagger
             .tag_utterance_into(t, &opts, &mut out)

@@ -398,7 +398,10 @@ mod tests {
     fn setup() -> (EntitySet, Vec<f32>, impl Fn(&str, u32, u32) -> Match) {
         let bytes = RandomModel::tiny(3).to_bytes().unwrap();
         let t = crate::Tagger::from_bytes(&bytes).unwrap();
-        assert_eq!(t.heads()[0].labels, ["O", "B-city", "I-city", "B-time", "I-time"]);
+        assert_eq!(
+            t.heads()[0].labels,
+            ["O", "B-city", "I-city", "B-time", "I-time"]
+        );
         let set = EntitySet::new(&t);
         let probs = [0.9, 0.025, 0.025, 0.025, 0.025].repeat(4);
         let names: Vec<String> = set.types().map(str::to_string).collect();

@@ -3,7 +3,7 @@
 //!
 //! - *unseen values*: recall on the dev spans of open-class types whose text
 //!   never occurs as a span of that type in training, without and with those
-//!   values injected;
+//!   values injected (alone, and with the distractors below);
 //! - *no harm*: each task's overall dev F1 with the injected set, which also
 //!   holds `--distractors` values per type (texts of other types, and of the
 //!   same type from training), against F1 without a set;
@@ -66,12 +66,18 @@ pub struct EntitiesArgs {
 /// Recall on unseen values and overall F1 of one task, at one setting.
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskScore {
-    /// Unseen dev spans found exactly (type and words).
+    /// Unseen dev spans found exactly (type and words) with only the unseen
+    /// values injected (None: no set).
+    pub values_only_found: Option<usize>,
+    /// Unseen dev spans found exactly (type and words), with the whole set
+    /// (unseen values and distractors).
     pub unseen_found: usize,
     /// Unseen dev spans.
     pub unseen: usize,
     /// `unseen_found / unseen`.
     pub unseen_recall: f64,
+    /// `values_only_found / unseen`.
+    pub values_only_recall: Option<f64>,
     /// Overall dev slot F1 (every type), gate off.
     pub f1: f64,
 }
@@ -111,6 +117,7 @@ struct TaskData {
 pub fn run(a: &EntitiesArgs) -> Result<()> {
     let tagger = Tagger::open(&a.model)?;
     let mut set = EntitySet::new(&tagger);
+    let mut only = EntitySet::new(&tagger);
     let known: BTreeSet<String> = set.types().map(str::to_string).collect();
     if let Some(bad) = a.types.iter().find(|t| !known.contains(*t)) {
         return Err(Error::Spec(format!(
@@ -146,6 +153,7 @@ pub fn run(a: &EntitiesArgs) -> Result<()> {
             };
             for v in mine.iter().filter(fits) {
                 set.add(&full, v)?;
+                only.add(&full, v)?;
             }
             let d: Vec<String> = distractors(ty, &train_texts, &dev_texts, &mine, usize::MAX)
                 .into_iter()
@@ -163,10 +171,17 @@ pub fn run(a: &EntitiesArgs) -> Result<()> {
             unseen,
         });
     }
-    let set = Arc::new(set);
+    let (set, only) = (Arc::new(set), Arc::new(only));
     let mut settings = vec![score(&tagger, &tasks, None)?];
     for &b in &a.bonus {
-        settings.push(score(&tagger, &tasks, Some((&set, b)))?);
+        let mut s = score(&tagger, &tasks, Some((&set, b)))?;
+        let alone = score(&tagger, &tasks, Some((&only, b)))?;
+        for (t, x) in s.tasks.iter_mut() {
+            let y = &alone.tasks[t];
+            x.values_only_found = Some(y.unseen_found);
+            x.values_only_recall = Some(y.unseen_recall);
+        }
+        settings.push(s);
     }
     let utterances: Vec<String> = tasks
         .iter()
@@ -229,6 +244,8 @@ fn score(
         out.insert(
             t.name.clone(),
             TaskScore {
+                values_only_found: None,
+                values_only_recall: None,
                 unseen_found: found,
                 unseen: n,
                 unseen_recall: if n > 0 { found as f64 / n as f64 } else { 0.0 },
@@ -248,17 +265,24 @@ fn print_table(r: &Report) {
         println!("  {t:<28} {u:>5} unseen dev values, {n:>6} injected");
     }
     println!(
-        "{:<10} {:<10} {:>16} {:>8}",
-        "bonus", "task", "unseen recall", "dev F1"
+        "{:<6} {:<8} {:>19} {:>19} {:>8}",
+        "bonus", "task", "recall, values only", "recall, whole set", "dev F1"
     );
     for s in &r.settings {
         let b = s.bonus.map_or("none".to_string(), |b| b.to_string());
         for (t, x) in &s.tasks {
-            println!(
-                "{b:<10} {t:<10} {:>6.2} ({:>4}/{:<4}) {:>8.2}",
+            let alone = match (x.values_only_recall, x.values_only_found) {
+                (Some(r), Some(f)) => format!("{:.2} ({f}/{})", 100.0 * r, x.unseen),
+                _ => "-".to_string(),
+            };
+            let whole = format!(
+                "{:.2} ({}/{})",
                 100.0 * x.unseen_recall,
                 x.unseen_found,
-                x.unseen,
+                x.unseen
+            );
+            println!(
+                "{b:<6} {t:<8} {alone:>19} {whole:>19} {:>8.2}",
                 100.0 * x.f1
             );
         }
