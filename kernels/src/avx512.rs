@@ -263,3 +263,47 @@ unsafe fn store16(g: &mut Gemm, row: usize, n0: usize, acc: __m512i) {
         _mm512_storeu_ps(p, v);
     }
 }
+
+/// AVX-512 version of the scalar row quantizer (identical output): 16 values
+/// a step, the clamp at 127 done by the saturating down-convert.
+///
+/// # Safety
+/// The CPU must support AVX-512 F. `q.len() >= x.len()`.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn quantize_row_avx512(x: &[f32], q: &mut [i8]) -> f32 {
+    assert!(q.len() >= x.len());
+    let abs_mask = _mm512_set1_epi32(i32::MAX);
+    let mut vmax = _mm512_setzero_ps();
+    let mut chunks = x.chunks_exact(16);
+    for c in &mut chunks {
+        // SAFETY: c holds 16 f32; unaligned load.
+        let v = _mm512_castps_si512(unsafe { _mm512_loadu_ps(c.as_ptr()) });
+        vmax = _mm512_max_ps(vmax, _mm512_castsi512_ps(_mm512_and_si512(v, abs_mask)));
+    }
+    // max is exact: the order of the lanes does not matter.
+    let amax = chunks
+        .remainder()
+        .iter()
+        .fold(_mm512_reduce_max_ps(vmax), |m, &v| m.max(v.abs()));
+    let (scale, inv) = super::quantize::row_params(amax);
+    let vinv = _mm512_set1_ps(inv);
+    let lo = _mm512_set1_epi32(-127);
+    let n16 = x.len() / 16 * 16;
+    for i in (0..n16).step_by(16) {
+        // SAFETY: x[i..i + 16] and q[i..i + 16] are in bounds (i + 16 <= n16
+        // <= x.len() <= q.len()); unaligned load and store.
+        unsafe {
+            let v = _mm512_mul_ps(_mm512_loadu_ps(x.as_ptr().add(i)), vinv);
+            // cvtps rounds to nearest even (the default MXCSR mode), like
+            // round_ties_even; |v| <= 127 by construction, the saturating
+            // down-convert clamps at 127 and the max at -127.
+            let r = _mm512_max_epi32(_mm512_cvtps_epi32(v), lo);
+            _mm_storeu_si128(q.as_mut_ptr().add(i).cast(), _mm512_cvtsepi32_epi8(r));
+        }
+    }
+    for (d, &v) in q[n16..x.len()].iter_mut().zip(&x[n16..]) {
+        *d = super::quantize::quantize_one(v, inv);
+    }
+    q[x.len()..].fill(0);
+    scale
+}

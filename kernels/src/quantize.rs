@@ -108,9 +108,14 @@ pub fn quantize_rows_isa(
         let dst = &mut q[r * kp..(r + 1) * kp];
         scales[r] = match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 | Isa::AvxVnni | Isa::Avx512Vnni => {
-                // SAFETY: `or_detected` returned an x86 ISA only if AVX2 is available
-                // (AVX-512 VNNI availability implies AVX2 in `Isa::is_available`).
+            Isa::Avx512Vnni => {
+                // SAFETY: `or_detected` returned Avx512Vnni only if AVX-512 F
+                // is available.
+                unsafe { super::avx512::quantize_row_avx512(src, dst) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 | Isa::AvxVnni => {
+                // SAFETY: `or_detected` returned an x86 ISA only if AVX2 is available.
                 unsafe { super::x86::quantize_row_avx2(src, dst) }
             }
             #[cfg(target_arch = "aarch64")]
