@@ -194,7 +194,8 @@ const QB: usize = 4;
 /// The scratch [`attention`] needs for `t` positions of width `h` in `heads` heads.
 pub fn attention_scratch(t: usize, h: usize, heads: usize) -> usize {
     let tp = t.div_ceil(JB) * JB;
-    tp * (h / heads.max(1) + QB)
+    let d = h / heads.max(1);
+    tp * (d + QB) + t * d
 }
 
 /// Multi-head self-attention products: `ctx = softmax(q kᵀ / √d + mask) v`
@@ -222,7 +223,9 @@ pub fn attention(
 ) {
     let d = h / heads;
     let tp = t.div_ceil(JB) * JB;
+    let scale = 1.0 / (d as f32).sqrt();
     let (kt, rest) = scratch.split_at_mut(tp * d);
+    let (qh, rest) = rest.split_at_mut(t * d);
     let scores = &mut rest[..QB * tp];
     for hd in 0..heads {
         let off = hd * d;
@@ -233,14 +236,20 @@ pub fn attention(
             }
             row[t..].fill(0.0);
         }
+        // The head's queries, scaled once: `[t, d]`.
+        for (j, row) in qh.chunks_exact_mut(d).enumerate() {
+            for (x, &y) in row.iter_mut().zip(&q[j * h + off..j * h + off + d]) {
+                *x = y * scale;
+            }
+        }
         let head = Head { h, off, d, t, tp };
         let mut i0 = 0;
         while i0 + QB <= t {
-            head.tile::<QB>(q, kt, v, ctx, scores, mask, i0);
+            head.tile::<QB>(qh, kt, v, ctx, scores, mask, i0);
             i0 += QB;
         }
         for i in i0..t {
-            head.tile::<1>(q, kt, v, ctx, scores, mask, i);
+            head.tile::<1>(qh, kt, v, ctx, scores, mask, i);
         }
     }
 }
@@ -256,14 +265,15 @@ struct Head {
 }
 
 impl Head {
-    /// Queries `i0..i0 + N`: scores against the transposed keys `kt`,
-    /// softmax, then their context rows. Every sum runs in the same order
-    /// as for one query alone, so the result does not depend on `N`.
+    /// Queries `i0..i0 + N` (rows of `qh`, the head's scaled queries):
+    /// scores against the transposed keys `kt`, softmax, then their context
+    /// rows. Every sum runs in the same order as for one query alone, so the
+    /// result does not depend on `N`.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn tile<const N: usize>(
         &self,
-        q: &[f32],
+        qh: &[f32],
         kt: &[f32],
         v: &[f32],
         ctx: &mut [f32],
@@ -272,20 +282,14 @@ impl Head {
         i0: usize,
     ) {
         let Head { h, off, d, t, tp } = *self;
-        let scale = 1.0 / (d as f32).sqrt();
-        for b in 0..tp / JB {
-            let mut acc = [[0.0f32; JB]; N];
-            for e in 0..d {
-                let ke = &kt[e * tp + b * JB..e * tp + (b + 1) * JB];
-                for (r, acc) in acc.iter_mut().enumerate() {
-                    let qe = q[(i0 + r) * h + off + e] * scale;
-                    for l in 0..JB {
-                        acc[l] += qe * ke[l];
-                    }
-                }
-            }
-            for (r, acc) in acc.iter().enumerate() {
-                scores[r * tp + b * JB..r * tp + (b + 1) * JB].copy_from_slice(acc);
+        let qrows: [&[f32]; N] = std::array::from_fn(|r| &qh[(i0 + r) * d..(i0 + r + 1) * d]);
+        for b0 in (0..t).step_by(JB) {
+            // The last block's keys past `t` are padding: a half block when
+            // they are the larger part.
+            if t - b0 <= JB / 2 {
+                scores_block::<N, { JB / 2 }>(&qrows, kt, tp, b0, scores);
+            } else {
+                scores_block::<N, JB>(&qrows, kt, tp, b0, scores);
             }
         }
         for r in 0..N {
@@ -300,13 +304,14 @@ impl Head {
             softmax(row);
         }
         // ctx_i = Σ_j p_j v_j, 16 columns of N queries at a time in registers.
+        let probs: [&[f32]; N] = std::array::from_fn(|r| &scores[r * tp..r * tp + t]);
         let mut e0 = 0;
         while e0 + JB <= d {
             let mut acc = [[0.0f32; JB]; N];
             for j in 0..t {
                 let vj = &v[j * h + off + e0..j * h + off + e0 + JB];
-                for (r, acc) in acc.iter_mut().enumerate() {
-                    let p = scores[r * tp + j];
+                for (acc, p) in acc.iter_mut().zip(&probs) {
+                    let p = p[j];
                     for l in 0..JB {
                         acc[l] += p * vj[l];
                     }
@@ -321,9 +326,36 @@ impl Head {
         for r in 0..N {
             let c = (i0 + r) * h + off;
             for e in e0..d {
-                ctx[c + e] = (0..t).fold(0.0, |a, j| a + scores[r * tp + j] * v[j * h + off + e]);
+                ctx[c + e] = (0..t).fold(0.0, |a, j| a + probs[r][j] * v[j * h + off + e]);
             }
         }
+    }
+}
+
+/// The scores of the queries `qrows` (scaled, `d` values each) against the
+/// keys `b0..b0 + W` of `kt` (`[d, tp]`, transposed keys) into
+/// `scores[r * tp + b0..][..W]`: `d` multiply-adds per lane, in order.
+#[inline(always)]
+fn scores_block<const N: usize, const W: usize>(
+    qrows: &[&[f32]; N],
+    kt: &[f32],
+    tp: usize,
+    b0: usize,
+    scores: &mut [f32],
+) {
+    let d = qrows.first().map_or(0, |q| q.len());
+    let mut acc = [[0.0f32; W]; N];
+    for (e, krow) in kt.chunks_exact(tp).take(d).enumerate() {
+        let ke = &krow[b0..b0 + W];
+        for (acc, q) in acc.iter_mut().zip(qrows) {
+            let qe = q[e];
+            for l in 0..W {
+                acc[l] += qe * ke[l];
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        scores[r * tp + b0..r * tp + b0 + W].copy_from_slice(acc);
     }
 }
 
@@ -386,9 +418,12 @@ mod tests {
     #[test]
     fn attention_matches_the_textbook_formula() {
         // Heads of 4, 32 and 48 values (blocks of 16 and a tail), positions
-        // on both sides of a 16-position block.
+        // on both sides of a 16-position block, last key blocks of 1–8
+        // (half blocks) and 9–16 positions.
         for (t, h, heads) in [
             (7, 12, 3),
+            (12, 64, 4),
+            (30, 32, 2),
             (21, 64, 2),
             (17, 48, 1),
             (16, 32, 1),
