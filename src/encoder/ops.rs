@@ -323,10 +323,10 @@ impl Head {
             }
             e0 += JB;
         }
-        for r in 0..N {
+        for (r, p) in probs.iter().enumerate() {
             let c = (i0 + r) * h + off;
             for e in e0..d {
-                ctx[c + e] = (0..t).fold(0.0, |a, j| a + probs[r][j] * v[j * h + off + e]);
+                ctx[c + e] = (0..t).fold(0.0, |a, j| a + p[j] * v[j * h + off + e]);
             }
         }
     }
