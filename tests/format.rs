@@ -64,6 +64,24 @@ fn round_trip_keeps_metadata_and_tensors() {
     assert_eq!(f.i8s(f.tensor("c").unwrap()).unwrap(), &[1, -1, 127, -127]);
     assert!(f.f32s(f.tensor("b").unwrap()).is_err(), "dtype is checked");
     assert!(f.tensor("missing").is_err());
+    assert_eq!(
+        f.version(),
+        2,
+        "a file without int4 tensors stays version 2"
+    );
+    // int4: rows of 3 values take 2 bytes; the file becomes version 3.
+    assert!(
+        w.add_i4("d", &[2, 3], &[0x1f; 3]).is_err(),
+        "length checked"
+    );
+    w.add_i4("d", &[2, 3], &[0x1f, 0x07, 0x98, 0x00]).unwrap();
+    let f = ModelFile::from_bytes(&w.to_bytes().unwrap(), OpenOptions::default()).unwrap();
+    assert_eq!(f.version(), 3);
+    assert_eq!(
+        f.i4s(f.tensor("d").unwrap()).unwrap(),
+        &[0x1f, 0x07, 0x98, 0x00]
+    );
+    assert!(f.i8s(f.tensor("d").unwrap()).is_err(), "dtype is checked");
 }
 
 #[test]
@@ -199,7 +217,7 @@ fn version_1_files_still_open_and_reencode_to_the_same_tagger() {
         assert!(Tagger::from_bytes_with(&d, NO_CHECKSUM).is_ok());
     }
     // A version this build does not know: a clear error.
-    for v in [0u32, 3, 99] {
+    for v in [0u32, 4, 99] {
         let mut b = small().to_bytes().unwrap();
         b[8..12].copy_from_slice(&v.to_le_bytes());
         match Tagger::from_bytes_with(&b, NO_CHECKSUM) {

@@ -23,6 +23,7 @@
 mod aarch64;
 mod avx512;
 mod avxvnni;
+mod int4;
 mod pack;
 mod quantize;
 mod scalar;
@@ -34,6 +35,7 @@ mod x86;
 
 use std::sync::OnceLock;
 
+pub use int4::{dequantize_row_i4, i4_row_bytes, quantize_rows_i4};
 pub use pack::{
     checked_packed_len, pack_k4n16, packed_index, packed_len, padded_k, padded_n, unpack_k4n16,
 };

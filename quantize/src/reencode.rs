@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use picotag::format::{HeadRole, ModelFile, ModelWriter, OpenOptions, FORMAT_VERSION};
+use picotag::format::{HeadRole, ModelFile, ModelWriter, OpenOptions};
 
 use crate::error::{Error, Result};
 
@@ -73,8 +73,9 @@ pub fn run(a: &ReencodeArgs) -> Result<()> {
         }
     }
     eprintln!(
-        "wrote {} (format version {FORMAT_VERSION}, {} bytes; {} had {} bytes){}",
+        "wrote {} (format version {}, {} bytes; {} had {} bytes){}",
         a.out.display(),
+        g.version(),
         g.file_len(),
         a.model.display(),
         f.file_len(),

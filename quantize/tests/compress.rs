@@ -203,6 +203,7 @@ fn every_tensor_gets_its_precision_and_stays_within_its_error_bound() {
     for (fp32, emb) in [
         (false, EmbeddingPrecision::I8),
         (false, EmbeddingPrecision::F16),
+        (false, EmbeddingPrecision::I4),
         (true, EmbeddingPrecision::I8),
     ] {
         let out = tmp.path().join(format!("m-{fp32}-{emb:?}.ptag"));
@@ -217,12 +218,17 @@ fn every_tensor_gets_its_precision_and_stays_within_its_error_bound() {
                 || ["query.weight", "key.weight", "value.weight"]
                     .iter()
                     .any(|s| t.name.ends_with(s));
-            let is_table = t.name == "embeddings.word_embeddings.weight"
-                || t.name == "embeddings.position_embeddings.weight";
+            let is_words = t.name == "embeddings.word_embeddings.weight";
+            let is_table = is_words || t.name == "embeddings.position_embeddings.weight";
             let (dtype, layout) = match (fp32, is_linear, is_table, emb) {
                 (true, _, _, _) | (false, false, false, _) => (DType::F32, Layout::RowMajor),
                 (false, true, _, _) => (DType::I8, Layout::K4n16),
-                (false, _, true, EmbeddingPrecision::I8) => (DType::I8, Layout::RowMajor),
+                (false, _, true, EmbeddingPrecision::I4) if is_words => {
+                    (DType::I4, Layout::RowMajor)
+                }
+                (false, _, true, EmbeddingPrecision::I8 | EmbeddingPrecision::I4) => {
+                    (DType::I8, Layout::RowMajor)
+                }
                 (false, _, true, EmbeddingPrecision::F16) => (DType::F16, Layout::RowMajor),
             };
             assert_eq!((t.dtype, t.layout), (dtype, layout), "{}", t.name);
@@ -237,6 +243,21 @@ fn every_tensor_gets_its_precision_and_stays_within_its_error_bound() {
                             .unwrap();
                         s[r] * 0.5 + 1e-6
                     }
+                    DType::I4 => {
+                        let s = f
+                            .f16s(f.tensor(&format!("{}.scale", t.name)).unwrap())
+                            .unwrap()[r]
+                            .to_f32();
+                        // Within half a step of the value clipped to ±7 steps,
+                        // and the clip at least half the row's largest value.
+                        let amax = w.iter().fold(0f32, |a, v| a.max(v.abs()));
+                        assert!(7.0 * s >= amax * 0.499, "{} row {r}: scale {s}", t.name);
+                        for (a, b) in g.iter().zip(w) {
+                            let clipped = b.clamp(-7.0 * s, 7.0 * s);
+                            assert!((a - clipped).abs() <= s * 0.5 + 1e-6, "{} row {r}", t.name);
+                        }
+                        continue;
+                    }
                 };
                 for (a, b) in g.iter().zip(w) {
                     assert!((a - b).abs() <= bound, "{} row {r}: {a} vs {b}", t.name);
@@ -247,6 +268,7 @@ fn every_tensor_gets_its_precision_and_stays_within_its_error_bound() {
         assert!(EncoderRef::bind(&f).is_ok());
     }
     let size = |n: &str| std::fs::metadata(tmp.path().join(n)).unwrap().len();
+    assert!(size("m-false-I4.ptag") < size("m-false-I8.ptag"));
     assert!(size("m-false-I8.ptag") < size("m-false-F16.ptag"));
     assert!(size("m-false-F16.ptag") < size("m-true-I8.ptag"));
 }
@@ -255,10 +277,16 @@ fn every_tensor_gets_its_precision_and_stays_within_its_error_bound() {
 /// checkpoint with its weights replaced by their dequantized values.
 #[test]
 fn compressed_forward_matches_the_dequantized_checkpoint() {
+    for emb in [EmbeddingPrecision::I8, EmbeddingPrecision::I4] {
+        compressed_forward_matches(emb);
+    }
+}
+
+fn compressed_forward_matches(emb: EmbeddingPrecision) {
     let tmp = tempfile::tempdir().unwrap();
     let ck = checkpoint(tmp.path(), None, None);
     let int8 = tmp.path().join("int8.ptag");
-    compress(&ck, &int8, &opts(false, EmbeddingPrecision::I8)).unwrap();
+    compress(&ck, &int8, &opts(false, emb)).unwrap();
     let qf = open(&int8);
     // The dequantized checkpoint, written through the checkpoint format.
     let dq = tmp.path().join("dq");

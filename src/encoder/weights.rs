@@ -38,6 +38,8 @@ pub enum MatData<'a> {
     I8Rows(&'a [i8], Scales<'a>),
     /// int8 packed in the kernels' `k4n16` layout, a scale per row.
     I8Packed(&'a [i8], Scales<'a>),
+    /// Row-major int4, two values a byte, a scale per row.
+    I4Rows(&'a [u8], Scales<'a>),
 }
 
 /// An `[n, k]` matrix viewed in place.
@@ -69,6 +71,10 @@ impl Mat<'_> {
                     *o = v as f32 * sc;
                 }
             }
+            MatData::I4Rows(w, s) => {
+                let rb = kernels::i4_row_bytes(k);
+                kernels::dequantize_row_i4(&w[r * rb..(r + 1) * rb], s.get(r), out);
+            }
             MatData::I8Packed(w, s) => {
                 // Row r's values stand in groups of KR, one group every
                 // NR * KR values (see `kernels::packed_index`).
@@ -95,7 +101,7 @@ pub struct MatRef {
 }
 
 impl MatRef {
-    /// Finds `name` (and `name.scale` for int8) and checks it is `[n, k]`.
+    /// Finds `name` (and `name.scale` for int8 and int4) and checks it is `[n, k]`.
     pub fn bind(file: &ModelFile, name: &str, n: usize, k: usize) -> Result<MatRef> {
         let weight = file.tensor(name)?.clone();
         if weight.shape != [n, k] {
@@ -105,9 +111,9 @@ impl MatRef {
             )));
         }
         let scale = match weight.dtype {
-            DType::I8 => {
+            DType::I8 | DType::I4 => {
                 let s = file.tensor(&format!("{name}.scale"))?.clone();
-                if s.shape != [n] || s.layout != Layout::RowMajor || s.dtype == DType::I8 {
+                if s.shape != [n] || s.layout != Layout::RowMajor || s.dtype.is_quantized() {
                     return Err(Error::format(format!(
                         "tensor {name}.scale must be f32/f16 of shape [{n}]"
                     )));
@@ -143,7 +149,14 @@ impl MatRef {
             (DType::F16, _, _) => MatData::F16(file.f16s(w)?),
             (DType::I8, Layout::RowMajor, Some(s)) => MatData::I8Rows(file.i8s(w)?, scales(s)?),
             (DType::I8, Layout::K4n16, Some(s)) => MatData::I8Packed(file.i8s(w)?, scales(s)?),
-            (DType::I8, _, None) => {
+            (DType::I4, Layout::RowMajor, Some(s)) => MatData::I4Rows(file.i4s(w)?, scales(s)?),
+            (DType::I4, Layout::K4n16, _) => {
+                return Err(Error::format(format!(
+                    "tensor {}: the k4n16 layout takes i8",
+                    w.name
+                )))
+            }
+            (DType::I8 | DType::I4, _, None) => {
                 return Err(Error::format(format!("tensor {} has no scales", w.name)))
             }
         };
@@ -163,7 +176,7 @@ impl VecRef {
     /// Finds `name` and checks it is a vector of `n` floats.
     pub fn bind(file: &ModelFile, name: &str, n: usize) -> Result<VecRef> {
         let t = file.tensor(name)?.clone();
-        if t.shape != [n] || t.dtype == DType::I8 {
+        if t.shape != [n] || t.dtype.is_quantized() {
             return Err(Error::format(format!(
                 "tensor {name} must be an f32/f16 vector of {n}, found {:?} {:?}",
                 t.dtype, t.shape

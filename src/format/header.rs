@@ -4,8 +4,12 @@ use crate::error::{Error, Result};
 
 /// The first eight bytes of every `.ptag` file.
 pub const MAGIC: [u8; 8] = *b"PTAG\x89\r\n\x1a";
-/// The format version this build writes (it reads this one and version 1).
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest format version this build reads and writes. Version 3 is
+/// version 2 plus int4 tensors; a file without any is written as version 2,
+/// so that older builds still read it.
+pub const FORMAT_VERSION: u32 = 3;
+/// The version of a file whose tensors are all of version 2's types.
+pub const VERSION_WITHOUT_I4: u32 = 2;
 /// The oldest format version this build reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// Size of the header in bytes.

@@ -11,6 +11,7 @@ mod writer;
 pub use checksum::{checksum, Checksum};
 pub use header::{
     ALIGN, CHECKSUM_RANGE, FORMAT_VERSION, HEADER_LEN, HEAD_CHECKSUM_RANGE, MAGIC, OLDEST_VERSION,
+    VERSION_WITHOUT_I4,
 };
 pub use meta::{Architecture, HeadKind, HeadMeta, HeadRole, ModelMeta, Pooling};
 pub use reader::{seal, ModelFile, OpenOptions};

@@ -310,6 +310,13 @@ impl ModelFile {
         self.expect(t, DType::I8)?;
         Ok(bytemuck::cast_slice(self.bytes_of(t)))
     }
+
+    /// An i4 tensor's bytes, in place (two values a byte, rows padded to
+    /// whole bytes).
+    pub fn i4s(&self, t: &TensorInfo) -> Result<&[u8]> {
+        self.expect(t, DType::I4)?;
+        Ok(self.bytes_of(t))
+    }
 }
 
 fn validate_tensor(t: &TensorInfo, data_len: u64) -> Result<()> {

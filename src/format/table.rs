@@ -15,16 +15,25 @@ pub enum DType {
     F16,
     /// Signed 8-bit integer (quantized; scales in a companion tensor `<name>.scale`).
     I8,
+    /// Signed 4-bit integer, two per byte, every row (last dimension) padded
+    /// to whole bytes (quantized like `I8`; see `picotag::kernels::quantize_rows_i4`).
+    I4,
 }
 
 impl DType {
-    /// Bytes per element.
-    pub fn size(self) -> usize {
+    /// Bytes of a row of `cols` elements (`None` on overflow).
+    pub fn row_bytes(self, cols: usize) -> Option<usize> {
         match self {
-            DType::F32 => 4,
-            DType::F16 => 2,
-            DType::I8 => 1,
+            DType::F32 => cols.checked_mul(4),
+            DType::F16 => cols.checked_mul(2),
+            DType::I8 => Some(cols),
+            DType::I4 => Some(cols.div_ceil(2)),
         }
+    }
+
+    /// Whether the elements are quantized integers with a `<name>.scale`.
+    pub fn is_quantized(self) -> bool {
+        matches!(self, DType::I8 | DType::I4)
     }
 }
 
@@ -73,10 +82,13 @@ impl TensorInfo {
             ))
         };
         match self.layout {
-            Layout::RowMajor => self
-                .numel()
-                .and_then(|n| n.checked_mul(self.dtype.size()))
-                .ok_or_else(bad),
+            Layout::RowMajor => {
+                let (&cols, rows) = self.shape.split_last().ok_or_else(bad)?;
+                rows.iter()
+                    .try_fold(1usize, |a, &d| a.checked_mul(d))
+                    .and_then(|r| r.checked_mul(self.dtype.row_bytes(cols)?))
+                    .ok_or_else(bad)
+            }
             Layout::K4n16 => {
                 if self.dtype != DType::I8 || self.shape.len() != 2 {
                     return Err(Error::format(format!(
@@ -87,5 +99,33 @@ impl TensorInfo {
                 kernels::checked_packed_len(self.shape[0], self.shape[1]).ok_or_else(bad)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(dtype: DType, shape: &[usize]) -> TensorInfo {
+        TensorInfo {
+            name: "t".into(),
+            dtype,
+            layout: Layout::RowMajor,
+            shape: shape.to_vec(),
+            offset: 0,
+            length: 0,
+        }
+    }
+
+    #[test]
+    fn int4_rows_are_padded_to_whole_bytes() {
+        assert_eq!(info(DType::I4, &[5, 3]).expected_len().unwrap(), 10);
+        assert_eq!(info(DType::I4, &[2, 4, 64]).expected_len().unwrap(), 256);
+        assert_eq!(info(DType::I4, &[7]).expected_len().unwrap(), 4);
+        assert_eq!(info(DType::F32, &[5, 3]).expected_len().unwrap(), 60);
+        assert!(info(DType::I4, &[usize::MAX, 4]).expected_len().is_err());
+        let mut packed = info(DType::I4, &[16, 4]);
+        packed.layout = Layout::K4n16;
+        assert!(packed.expected_len().is_err(), "k4n16 takes i8 only");
     }
 }

@@ -6,6 +6,7 @@ use half::f16;
 
 use super::header::{
     Header, Section, ALIGN, CHECKSUM_RANGE, FORMAT_VERSION, HEADER_LEN, HEAD_CHECKSUM_RANGE,
+    VERSION_WITHOUT_I4,
 };
 use super::meta::HeadMeta;
 use super::meta::ModelMeta;
@@ -155,6 +156,22 @@ impl ModelWriter {
         self.add_raw(name, DType::I8, layout, shape, bytemuck::cast_slice(values))
     }
 
+    /// Adds a row-major int4 tensor: `bytes` as
+    /// [`crate::kernels::quantize_rows_i4`] writes them.
+    pub fn add_i4(&mut self, name: &str, shape: &[usize], bytes: &[u8]) -> Result<()> {
+        self.add_raw(name, DType::I4, Layout::RowMajor, shape, bytes)
+    }
+
+    /// The format version the file is written in: the oldest that holds
+    /// its tensors.
+    pub fn version(&self) -> u32 {
+        if self.tensors.iter().any(|t| t.dtype == DType::I4) {
+            FORMAT_VERSION
+        } else {
+            VERSION_WITHOUT_I4
+        }
+    }
+
     /// The complete file.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let (tokenizer, vocab) = split_vocab(&self.meta.tokenizer)?;
@@ -196,7 +213,7 @@ impl ModelWriter {
         };
         out.extend_from_slice(&self.data);
         let header = Header {
-            version: FORMAT_VERSION,
+            version: self.version(),
             file_len: out.len() as u64,
             meta: meta_s,
             table: table_s,

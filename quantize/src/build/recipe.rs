@@ -293,7 +293,7 @@ fn half() -> f64 {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Compress {
-    /// Embedding tables: `i8` or `f16`.
+    /// Embedding tables: `i8`, `i4` (the word table int4, positions int8) or `f16`.
     #[serde(default = "i8")]
     pub embeddings: String,
     /// Leave out the auxiliary training heads (never run by the runtime).
@@ -478,8 +478,8 @@ impl LoadedRecipe {
             }
         }
         self.check_per_task()?;
-        if !["i8", "f16"].contains(&f.compress.embeddings.as_str()) {
-            return bad("compress.embeddings", "`i8` or `f16`");
+        if !["i8", "i4", "f16"].contains(&f.compress.embeddings.as_str()) {
+            return bad("compress.embeddings", "`i8`, `i4` or `f16`");
         }
         let rate_ok = |r: f64| (0.0..=1.0).contains(&r);
         if !rate_ok(f.teacher.symbols) {

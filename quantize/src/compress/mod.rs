@@ -33,6 +33,9 @@ pub enum EmbeddingPrecision {
     I8,
     /// IEEE half precision.
     F16,
+    /// The word table int4 per row with an f16 scale per row (half the bytes
+    /// of `I8`); the position table int8 as under `I8`.
+    I4,
 }
 
 /// What `compress` writes.
@@ -109,6 +112,9 @@ fn file_meta(meta: &ModelMeta, checkpoint: &Path, opts: &CompressOptions) -> Mod
         (true, _) => "f32",
         (false, EmbeddingPrecision::I8) => "int8 per row, f32 scale per row",
         (false, EmbeddingPrecision::F16) => "f16",
+        (false, EmbeddingPrecision::I4) => {
+            "words int4 per row with an f16 scale per row, positions int8 per row with an f32 scale per row"
+        }
     };
     let linear = if opts.fp32 {
         "f32"

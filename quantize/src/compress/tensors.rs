@@ -34,6 +34,15 @@ fn add_i8_rows(w: &mut ModelWriter, name: &str, n: usize, k: usize, v: &[f32]) -
     Ok(w.add_f32(&format!("{name}.scale"), &[n], &scales)?)
 }
 
+/// Adds an `[n, k]` matrix as int4 per row (two values a byte), row-major,
+/// with an f16 scale per row (`name.scale`).
+fn add_i4_rows(w: &mut ModelWriter, name: &str, n: usize, k: usize, v: &[f32]) -> Result<()> {
+    let f16_round = |s: f32| half::f16::from_f32(s).to_f32();
+    let (q, scales) = kernels::quantize_rows_i4(v, n, k, f16_round);
+    w.add_i4(name, &[n, k], &q)?;
+    Ok(w.add_f16(&format!("{name}.scale"), &[n], &scales)?)
+}
+
 /// Adds an `[n, k]` Linear weight as int8 per output channel, packed `k4n16`,
 /// with f32 scales (`name.scale`): the layout the runtime's kernels read.
 fn add_i8_packed(w: &mut ModelWriter, name: &str, n: usize, k: usize, v: &[f32]) -> Result<()> {
@@ -55,12 +64,16 @@ pub fn write_all(
     let f32v = |w: &mut ModelWriter, name: &str, shape: &[usize]| -> Result<()> {
         Ok(w.add_f32(name, shape, &values(t, name, shape)?)?)
     };
-    let table = |w: &mut ModelWriter, name: &str, n: usize, k: usize| -> Result<()> {
+    // `words`: the word table (int4 under `I4`), else the position table.
+    let table = |w: &mut ModelWriter, name: &str, n: usize, k: usize, words: bool| -> Result<()> {
         let v = values(t, name, &[n, k])?;
         match (opts.fp32, opts.embeddings) {
             (true, _) => w.add_f32(name, &[n, k], &v)?,
             (false, EmbeddingPrecision::F16) => w.add_f16(name, &[n, k], &v)?,
-            (false, EmbeddingPrecision::I8) => add_i8_rows(w, name, n, k, &v)?,
+            (false, EmbeddingPrecision::I4) if words => add_i4_rows(w, name, n, k, &v)?,
+            (false, EmbeddingPrecision::I8 | EmbeddingPrecision::I4) => {
+                add_i8_rows(w, name, n, k, &v)?
+            }
         }
         Ok(())
     };
@@ -70,6 +83,7 @@ pub fn write_all(
         "embeddings.word_embeddings.weight",
         a.vocab_size,
         word_cols,
+        true,
     )?;
     if let Some(r) = a.embedding_rank {
         f32v(w, WORD_PROJECTION, &[h, r])?;
@@ -83,6 +97,7 @@ pub fn write_all(
         "embeddings.position_embeddings.weight",
         a.max_positions,
         h,
+        false,
     )?;
     f32v(
         w,
