@@ -168,9 +168,36 @@ fn opts(fp32: bool, embeddings: EmbeddingPrecision) -> CompressOptions {
     CompressOptions {
         fp32,
         embeddings,
+        max_positions: None,
         eval: false,
         dev: vec![],
         reject_tpr: None,
+    }
+}
+
+#[test]
+fn the_position_table_is_cut_to_max_positions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ck = checkpoint(tmp.path(), None, None);
+    let (full, cut) = (tmp.path().join("full.ptag"), tmp.path().join("cut.ptag"));
+    compress(&ck, &full, &opts(false, EmbeddingPrecision::I8)).unwrap();
+    let mut o = opts(false, EmbeddingPrecision::I8);
+    o.max_positions = Some(12);
+    compress(&ck, &cut, &o).unwrap();
+    let (f, c) = (open(&full), open(&cut));
+    assert_eq!(f.meta().architecture.max_positions, 40);
+    assert_eq!(c.meta().architecture.max_positions, 12);
+    let name = "embeddings.position_embeddings.weight";
+    let h = f.meta().architecture.hidden;
+    assert_eq!(c.tensor(name).unwrap().shape, [12, h]);
+    assert_eq!(dequantized(&c, name), dequantized(&f, name)[..12 * h]);
+    assert!(EncoderRef::bind(&c).is_ok());
+    // The runtime encodes a long input in windows of at most 12 tokens.
+    let tagger = picotag::Tagger::open(&cut).unwrap();
+    assert!(tagger.tag_utterance(&"fly to boston ".repeat(20)).is_ok());
+    for bad in [2, 41] {
+        o.max_positions = Some(bad);
+        assert!(compress(&ck, &cut, &o).is_err(), "{bad}");
     }
 }
 

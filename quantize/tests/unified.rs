@@ -318,6 +318,7 @@ fn int8_with_scores() -> picotag_quantize::compress::CompressOptions {
     picotag_quantize::compress::CompressOptions {
         fp32: false,
         embeddings: picotag_quantize::compress::EmbeddingPrecision::I8,
+        max_positions: None,
         eval: true,
         dev: vec![],
         reject_tpr: Some(0.95),

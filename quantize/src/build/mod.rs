@@ -535,6 +535,9 @@ fn compress(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
         "--reject-tpr".into(),
         c.reject_tpr.to_string(),
     ];
+    if let Some(p) = c.max_positions {
+        v.extend(["--max-positions".into(), p.to_string()]);
+    }
     run_command(&v)?;
     if let Some(dir) = p.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

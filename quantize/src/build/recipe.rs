@@ -296,6 +296,9 @@ pub struct Compress {
     /// Embedding tables: `i8`, `i4` (the word table int4, positions int8) or `f16`.
     #[serde(default = "i8")]
     pub embeddings: String,
+    /// Keep the first N rows of the position table (none: all).
+    #[serde(default)]
+    pub max_positions: Option<usize>,
     /// Leave out the auxiliary training heads (never run by the runtime).
     #[serde(default = "yes")]
     pub drop_aux: bool,
@@ -309,6 +312,7 @@ impl Default for Compress {
     fn default() -> Self {
         Compress {
             embeddings: i8(),
+            max_positions: None,
             drop_aux: true,
             reject_tpr: tpr(),
         }

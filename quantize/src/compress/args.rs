@@ -22,6 +22,11 @@ pub struct CompressArgs {
     /// Precision of the word and position embedding tables.
     #[arg(long, value_enum, default_value_t = EmbeddingPrecision::I8)]
     pub embeddings: EmbeddingPrecision,
+    /// Keep the first N rows of the position table (the longest window the
+    /// runtime encodes is N tokens; the trainer's --max-len is the natural
+    /// value). Default: all of them.
+    #[arg(long)]
+    pub max_positions: Option<usize>,
     /// Do not measure and store dev scores.
     #[arg(long)]
     pub no_eval: bool,
@@ -51,6 +56,7 @@ pub fn run(a: &CompressArgs) -> Result<()> {
     let opts = CompressOptions {
         fp32: a.fp32,
         embeddings: a.embeddings,
+        max_positions: a.max_positions,
         eval: !a.no_eval,
         dev,
         reject_tpr: (a.reject_tpr > 0.0).then_some(a.reject_tpr),

@@ -45,6 +45,9 @@ pub struct CompressOptions {
     pub fp32: bool,
     /// Precision of the embedding tables (ignored with `fp32`).
     pub embeddings: EmbeddingPrecision,
+    /// Keep only the first rows of the position table (the runtime then
+    /// encodes windows of at most this many tokens); `None`: all of them.
+    pub max_positions: Option<usize>,
     /// Measure dev scores on the written file and store them in it.
     pub eval: bool,
     /// Extra or overriding dev sets, `(task, path)`; the rest come from the
@@ -68,6 +71,14 @@ pub struct Compressed {
 /// `meta.json`) into the model file `out`.
 pub fn compress(checkpoint: &Path, out: &Path, opts: &CompressOptions) -> Result<Compressed> {
     let meta = read_meta(checkpoint)?;
+    if let Some(p) = opts.max_positions {
+        if !(3..=meta.architecture.max_positions).contains(&p) {
+            return Err(crate::Error::Spec(format!(
+                "max_positions {p}: must be 3 to the checkpoint's {}",
+                meta.architecture.max_positions
+            )));
+        }
+    }
     let tensors = load_safetensors(&checkpoint.join("model.safetensors"), &Device::Cpu)?;
     let mut w = ModelWriter::new(file_meta(&meta, checkpoint, opts));
     tensors::write_all(&mut w, &meta, &tensors, opts)?;
@@ -108,6 +119,9 @@ pub fn compress(checkpoint: &Path, out: &Path, opts: &CompressOptions) -> Result
 /// the provenance and the checkpoint's own dev scores kept there in short.
 fn file_meta(meta: &ModelMeta, checkpoint: &Path, opts: &CompressOptions) -> ModelMeta {
     let mut m = meta.clone();
+    if let Some(p) = opts.max_positions {
+        m.architecture.max_positions = p;
+    }
     let embeddings = match (opts.fp32, opts.embeddings) {
         (true, _) => "f32",
         (false, EmbeddingPrecision::I8) => "int8 per row, f32 scale per row",

@@ -64,9 +64,12 @@ pub fn write_all(
     let f32v = |w: &mut ModelWriter, name: &str, shape: &[usize]| -> Result<()> {
         Ok(w.add_f32(name, shape, &values(t, name, shape)?)?)
     };
-    // `words`: the word table (int4 under `I4`), else the position table.
-    let table = |w: &mut ModelWriter, name: &str, n: usize, k: usize, words: bool| -> Result<()> {
-        let v = values(t, name, &[n, k])?;
+    // `words`: the word table (int4 under `I4`), else the position table,
+    // of which the first `keep` rows are written.
+    let table = |w: &mut ModelWriter, name: &str, n: usize, k: usize, keep: usize, words: bool| {
+        let mut v = values(t, name, &[n, k])?;
+        v.truncate(keep * k);
+        let n = keep;
         match (opts.fp32, opts.embeddings) {
             (true, _) => w.add_f32(name, &[n, k], &v)?,
             (false, EmbeddingPrecision::F16) => w.add_f16(name, &[n, k], &v)?,
@@ -75,7 +78,7 @@ pub fn write_all(
                 add_i8_rows(w, name, n, k, &v)?
             }
         }
-        Ok(())
+        Ok::<(), Error>(())
     };
     let word_cols = a.embedding_rank.unwrap_or(h);
     table(
@@ -83,6 +86,7 @@ pub fn write_all(
         "embeddings.word_embeddings.weight",
         a.vocab_size,
         word_cols,
+        a.vocab_size,
         true,
     )?;
     if let Some(r) = a.embedding_rank {
@@ -97,6 +101,7 @@ pub fn write_all(
         "embeddings.position_embeddings.weight",
         a.max_positions,
         h,
+        opts.max_positions.unwrap_or(a.max_positions),
         false,
     )?;
     f32v(
