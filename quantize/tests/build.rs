@@ -338,7 +338,7 @@ fn bad_recipes_name_the_key() {
             "`teacher.init`",
         ),
         (
-            GOOD.replace("[teacher]", "[compress]\nembeddings = \"i4\"\n[teacher]"),
+            GOOD.replace("[teacher]", "[compress]\nembeddings = \"i2\"\n[teacher]"),
             "`compress.embeddings`",
         ),
         (

@@ -2,9 +2,10 @@
 //!
 //! Encoder Linear weights become symmetric int8 per output channel, stored
 //! packed (`k4n16`) with f32 scales; the word and position embedding tables
-//! become int8 per row (with a scale) or f16; everything else (LayerNorm,
-//! biases, token-type embeddings, the factorized-embedding projection, the
-//! heads) stays f32. `fp32` writes the same network unquantized.
+//! become int8 per row (with a scale) or f16, or the word table int4 per
+//! row (`I4`), and the position table may be cut (`max_positions`);
+//! everything else (LayerNorm, biases, token-type embeddings, the
+//! factorized-embedding projection, the heads) stays f32. `fp32` writes the same network unquantized.
 
 pub mod args;
 pub mod reject;
