@@ -199,6 +199,44 @@ fn per_task_teachers_each_teach_their_task() {
 }
 
 #[test]
+fn a_restart_with_a_narrower_ffn_trains_and_ships_the_pruned_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = tmp.path().join("prune.toml");
+    let runs = tmp.path().join("runs");
+    let out = tmp.path().join("prune.ptag");
+    let text = tiny_text() + "\n[[student.restarts]]\nepochs = 2\nlr = 1e-3\nintermediate = 48\n";
+    std::fs::write(&recipe, text).unwrap();
+    build_all(recipe, &runs, &out);
+    let run_dir = runs.join("tiny");
+    let width = |d: &str| {
+        picotag_quantize::model::read_meta(&run_dir.join(d).join("best"))
+            .unwrap()
+            .architecture
+            .intermediate
+    };
+    assert_eq!((width("student"), width("student-r1")), (128, 48));
+    let file = picotag::format::ModelFile::open(&out, Default::default()).unwrap();
+    assert_eq!(file.meta().architecture.intermediate, 48);
+    // The pruned student still learnt the task.
+    let last: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(run_dir.join("student-r1/dev.jsonl"))
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    let f1 = last["mean_f1"].as_f64().unwrap();
+    assert!(f1 > 0.5, "{f1}");
+    let t = Tagger::open(&out).unwrap();
+    assert!(!t
+        .tag_utterance("book a table for four in paris tomorrow")
+        .unwrap()
+        .slots
+        .is_empty());
+}
+
+#[test]
 fn a_warm_restart_starts_from_the_students_best_and_is_what_ships() {
     let tmp = tempfile::tempdir().unwrap();
     let recipe = tmp.path().join("restart.toml");
@@ -394,6 +432,20 @@ fn bad_recipes_name_the_key() {
                 + STUDENT
                 + "hidden_mse = 1.0\n[[student.restarts]]\nepochs = 2\nlr = 1e-4\n",
             "`student.restarts`",
+        ),
+        // A restart may only narrow the FFN: wider than the previous round's is an error.
+        (
+            GOOD.to_string()
+                + STUDENT
+                + "[[student.restarts]]\nepochs = 2\nlr = 1e-4\nintermediate = 64\n"
+                + "[[student.restarts]]\nepochs = 2\nlr = 1e-4\nintermediate = 96\n",
+            "`student.restarts[1].intermediate`",
+        ),
+        (
+            GOOD.to_string()
+                + STUDENT
+                + "[[student.restarts]]\nepochs = 2\nlr = 1e-4\nintermediate = 0\n",
+            "`student.restarts[0].intermediate`",
         ),
     ];
     for (text, want) in cases {

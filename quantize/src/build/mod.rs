@@ -405,7 +405,10 @@ fn restart_args(r: &LoadedRecipe, p: &BuildPaths, k: usize) -> Result<Vec<String
             format!("{}={}", task.name, teacher.join("best").display()),
         ]);
     }
-    v.extend(shape_args(&s.shape));
+    v.extend(shape_args(&recipe::Shape {
+        intermediate: s.intermediate(k),
+        ..s.shape.clone()
+    }));
     let layers: Vec<String> = (0..s.shape.layers).map(|l| l.to_string()).collect();
     v.extend(["--init-layers".into(), layers.join(",")]);
     v.extend(distill_settings(

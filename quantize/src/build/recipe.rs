@@ -280,6 +280,22 @@ pub struct Restart {
     pub epochs: usize,
     /// Its peak learning rate.
     pub lr: f64,
+    /// The FFN width from this round on (none: the previous round's): each
+    /// layer keeps the previous round's units of most weight
+    /// (`‖w_in‖ · ‖w_out‖`) and the round trains the narrower network.
+    #[serde(default)]
+    pub intermediate: Option<usize>,
+}
+
+impl Student {
+    /// The FFN width of round `k` (0: the first round; `k`: restart `k`).
+    pub fn intermediate(&self, k: usize) -> usize {
+        self.restarts[..k.min(self.restarts.len())]
+            .iter()
+            .rev()
+            .find_map(|r| r.intermediate)
+            .unwrap_or(self.shape.intermediate)
+    }
 }
 
 fn temperature() -> f64 {
@@ -472,6 +488,14 @@ impl LoadedRecipe {
                 }
                 if k.lr.is_nan() || k.lr <= 0.0 {
                     return bad(&format!("student.restarts[{i}].lr"), "must be positive");
+                }
+                if let Some(n) = k.intermediate {
+                    if n == 0 || n > s.intermediate(i) {
+                        return bad(
+                            &format!("student.restarts[{i}].intermediate"),
+                            "between 1 and the previous round's FFN width",
+                        );
+                    }
                 }
             }
             if !s.restarts.is_empty() && s.hidden_mse != 0.0 {

@@ -1,6 +1,8 @@
 //! The student's initial tensors, taken from the teacher: a subset of its layers
 //! (same hidden size), or its embeddings projected by PCA (smaller hidden size),
-//! optionally with the word embeddings factorized at a low rank.
+//! optionally with the word embeddings factorized at a low rank; with a
+//! narrower FFN than the teacher's, its units of most weight
+//! ([`super::prune`]).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +10,7 @@ use candle_core::Tensor;
 use picotag::format::Architecture;
 
 use super::eigen::{low_rank, principal_directions};
+use super::prune::prune_ffn;
 use crate::error::{Error, Result};
 use crate::model::bert::WORD_PROJECTION;
 use crate::model::heads::Head;
@@ -102,9 +105,10 @@ pub fn student_tensors(
         }
     }
     if let Some(layers) = &init.layers {
-        if !same || arch.intermediate != ta.intermediate {
+        if !same || arch.intermediate > ta.intermediate {
             return Err(Error::Spec(
-                "--init-layers needs the teacher's hidden and intermediate sizes".into(),
+                "--init-layers needs the teacher's hidden size and at most its intermediate size"
+                    .into(),
             ));
         }
         if layers.len() != arch.layers {
@@ -126,6 +130,9 @@ pub fn student_tensors(
             for (name, x) in t.iter().filter(|(n, _)| n.starts_with(&from)) {
                 m.insert(name.replacen(&from, &to, 1), x.clone());
             }
+        }
+        if arch.intermediate < ta.intermediate {
+            prune_ffn(&mut m, arch.layers, arch.intermediate)?;
         }
     }
     let mut embedding_energy = None;

@@ -5,6 +5,7 @@ pub mod args;
 pub mod eigen;
 pub mod init;
 pub mod loss;
+pub mod prune;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
