@@ -204,7 +204,9 @@ fn a_restart_with_a_narrower_ffn_trains_and_ships_the_pruned_network() {
     let recipe = tmp.path().join("prune.toml");
     let runs = tmp.path().join("runs");
     let out = tmp.path().join("prune.ptag");
-    let text = tiny_text() + "\n[[student.restarts]]\nepochs = 2\nlr = 1e-3\nintermediate = 48\n";
+    // With the heads int8 too: the two savings the shipped file needs.
+    let text = tiny_text().replace("[compress]\n", "[compress]\nint8_heads = true\n")
+        + "\n[[student.restarts]]\nepochs = 2\nlr = 1e-3\nintermediate = 48\n";
     std::fs::write(&recipe, text).unwrap();
     build_all(recipe, &runs, &out);
     let run_dir = runs.join("tiny");
@@ -217,6 +219,10 @@ fn a_restart_with_a_narrower_ffn_trains_and_ships_the_pruned_network() {
     assert_eq!((width("student"), width("student-r1")), (128, 48));
     let file = picotag::format::ModelFile::open(&out, Default::default()).unwrap();
     assert_eq!(file.meta().architecture.intermediate, 48);
+    for h in &file.meta().heads {
+        let t = file.tensor(&format!("heads.{}.weight", h.name)).unwrap();
+        assert_eq!(t.dtype, picotag::format::DType::I8, "{}", h.name);
+    }
     // The pruned student still learnt the task.
     let last: serde_json::Value = serde_json::from_str(
         std::fs::read_to_string(run_dir.join("student-r1/dev.jsonl"))

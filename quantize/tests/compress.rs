@@ -169,6 +169,7 @@ fn opts(fp32: bool, embeddings: EmbeddingPrecision) -> CompressOptions {
         fp32,
         embeddings,
         max_positions: None,
+        int8_heads: false,
         eval: false,
         dev: vec![],
         reject_tpr: None,
@@ -227,14 +228,19 @@ fn every_tensor_gets_its_precision_and_stays_within_its_error_bound() {
     let ck = checkpoint(tmp.path(), None, None);
     let ckpt = load_safetensors(&ck.join("model.safetensors"), &Device::Cpu).unwrap();
     let values = |n: &str| ckpt[n].flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    for (fp32, emb) in [
-        (false, EmbeddingPrecision::I8),
-        (false, EmbeddingPrecision::F16),
-        (false, EmbeddingPrecision::I4),
-        (true, EmbeddingPrecision::I8),
+    for (fp32, emb, int8_heads) in [
+        (false, EmbeddingPrecision::I8, false),
+        (false, EmbeddingPrecision::F16, false),
+        (false, EmbeddingPrecision::I4, false),
+        (false, EmbeddingPrecision::I4, true),
+        (true, EmbeddingPrecision::I8, true),
     ] {
-        let out = tmp.path().join(format!("m-{fp32}-{emb:?}.ptag"));
-        compress(&ck, &out, &opts(fp32, emb)).unwrap();
+        let out = tmp
+            .path()
+            .join(format!("m-{fp32}-{emb:?}-{int8_heads}.ptag"));
+        let mut o = opts(fp32, emb);
+        o.int8_heads = int8_heads;
+        compress(&ck, &out, &o).unwrap();
         let f = open(&out);
         let mut seen = 0;
         for t in f.tensors().iter().filter(|t| !t.name.ends_with(".scale")) {
@@ -245,9 +251,11 @@ fn every_tensor_gets_its_precision_and_stays_within_its_error_bound() {
                 || ["query.weight", "key.weight", "value.weight"]
                     .iter()
                     .any(|s| t.name.ends_with(s));
+            let is_head = t.name.starts_with("heads.") && t.name.ends_with(".weight");
             let is_words = t.name == "embeddings.word_embeddings.weight";
             let is_table = is_words || t.name == "embeddings.position_embeddings.weight";
             let (dtype, layout) = match (fp32, is_linear, is_table, emb) {
+                (false, false, false, _) if is_head && int8_heads => (DType::I8, Layout::RowMajor),
                 (true, _, _, _) | (false, false, false, _) => (DType::F32, Layout::RowMajor),
                 (false, true, _, _) => (DType::I8, Layout::K4n16),
                 (false, _, true, EmbeddingPrecision::I4) if is_words => {
@@ -293,11 +301,15 @@ fn every_tensor_gets_its_precision_and_stays_within_its_error_bound() {
         }
         assert_eq!(seen, ckpt.len(), "every checkpoint tensor is in the file");
         assert!(EncoderRef::bind(&f).is_ok());
+        // The runtime reads every head, int8 or f32.
+        let tagger = picotag::Tagger::open(&out).unwrap();
+        tagger.tag_utterance("show me flights to denver").unwrap();
     }
     let size = |n: &str| std::fs::metadata(tmp.path().join(n)).unwrap().len();
-    assert!(size("m-false-I4.ptag") < size("m-false-I8.ptag"));
-    assert!(size("m-false-I8.ptag") < size("m-false-F16.ptag"));
-    assert!(size("m-false-F16.ptag") < size("m-true-I8.ptag"));
+    assert!(size("m-false-I4-true.ptag") < size("m-false-I4-false.ptag"));
+    assert!(size("m-false-I4-false.ptag") < size("m-false-I8-false.ptag"));
+    assert!(size("m-false-I8-false.ptag") < size("m-false-F16-false.ptag"));
+    assert!(size("m-false-F16-false.ptag") < size("m-true-I8-true.ptag"));
 }
 
 /// The int8 file's reference forward equals the fp32 forward of the

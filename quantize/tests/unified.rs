@@ -319,6 +319,7 @@ fn int8_with_scores() -> picotag_quantize::compress::CompressOptions {
         fp32: false,
         embeddings: picotag_quantize::compress::EmbeddingPrecision::I8,
         max_positions: None,
+        int8_heads: false,
         eval: true,
         dev: vec![],
         reject_tpr: Some(0.95),

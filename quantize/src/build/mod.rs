@@ -541,6 +541,9 @@ fn compress(r: &LoadedRecipe, p: &BuildPaths) -> Result<()> {
     if let Some(p) = c.max_positions {
         v.extend(["--max-positions".into(), p.to_string()]);
     }
+    if c.int8_heads {
+        v.push("--int8-heads".into());
+    }
     run_command(&v)?;
     if let Some(dir) = p.output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

@@ -315,6 +315,9 @@ pub struct Compress {
     /// Keep the first N rows of the position table (none: all).
     #[serde(default)]
     pub max_positions: Option<usize>,
+    /// Store the heads' weights int8 per row.
+    #[serde(default)]
+    pub int8_heads: bool,
     /// Leave out the auxiliary training heads (never run by the runtime).
     #[serde(default = "yes")]
     pub drop_aux: bool,
@@ -329,6 +332,7 @@ impl Default for Compress {
         Compress {
             embeddings: i8(),
             max_positions: None,
+            int8_heads: false,
             drop_aux: true,
             reject_tpr: tpr(),
         }

@@ -27,6 +27,9 @@ pub struct CompressArgs {
     /// value). Default: all of them.
     #[arg(long)]
     pub max_positions: Option<usize>,
+    /// Store the heads' weights int8 per row (a quarter of their f32 bytes).
+    #[arg(long)]
+    pub int8_heads: bool,
     /// Do not measure and store dev scores.
     #[arg(long)]
     pub no_eval: bool,
@@ -57,6 +60,7 @@ pub fn run(a: &CompressArgs) -> Result<()> {
         fp32: a.fp32,
         embeddings: a.embeddings,
         max_positions: a.max_positions,
+        int8_heads: a.int8_heads,
         eval: !a.no_eval,
         dev,
         reject_tpr: (a.reject_tpr > 0.0).then_some(a.reject_tpr),

@@ -4,8 +4,9 @@
 //! packed (`k4n16`) with f32 scales; the word and position embedding tables
 //! become int8 per row (with a scale) or f16, or the word table int4 per
 //! row (`I4`), and the position table may be cut (`max_positions`);
-//! everything else (LayerNorm, biases, token-type embeddings, the
-//! factorized-embedding projection, the heads) stays f32. `fp32` writes the same network unquantized.
+//! the heads may become int8 per row (`int8_heads`); everything else
+//! (LayerNorm, biases, token-type embeddings, the factorized-embedding
+//! projection) stays f32. `fp32` writes the same network unquantized.
 
 pub mod args;
 pub mod reject;
@@ -49,6 +50,9 @@ pub struct CompressOptions {
     /// Keep only the first rows of the position table (the runtime then
     /// encodes windows of at most this many tokens); `None`: all of them.
     pub max_positions: Option<usize>,
+    /// Store the heads' weights int8 per row with an f32 scale per row
+    /// (ignored with `fp32`).
+    pub int8_heads: bool,
     /// Measure dev scores on the written file and store them in it.
     pub eval: bool,
     /// Extra or overriding dev sets, `(task, path)`; the rest come from the
@@ -131,6 +135,11 @@ fn file_meta(meta: &ModelMeta, checkpoint: &Path, opts: &CompressOptions) -> Mod
             "words int4 per row with an f16 scale per row, positions int8 per row with an f32 scale per row"
         }
     };
+    let heads = if opts.int8_heads && !opts.fp32 {
+        "int8 per row, f32 scale per row"
+    } else {
+        "f32"
+    };
     let linear = if opts.fp32 {
         "f32"
     } else {
@@ -141,7 +150,8 @@ fn file_meta(meta: &ModelMeta, checkpoint: &Path, opts: &CompressOptions) -> Mod
         json!({
             "encoder_linear_weights": linear,
             "word_and_position_embeddings": embeddings,
-            "everything_else": "f32 (LayerNorm, biases, token-type embeddings, embedding projection, heads)",
+            "head_weights": heads,
+            "everything_else": "f32 (LayerNorm, biases, token-type embeddings, embedding projection, head biases)",
             "checkpoint": checkpoint.display().to_string(),
             "tool": concat!("picotag-quantize ", env!("CARGO_PKG_VERSION")),
         }),

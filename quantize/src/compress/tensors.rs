@@ -136,7 +136,12 @@ pub fn write_all(
     }
     for head in &meta.heads {
         let n = head.labels.len();
-        f32v(w, &format!("heads.{}.weight", head.name), &[n, h])?;
+        let name = format!("heads.{}.weight", head.name);
+        if opts.int8_heads && !opts.fp32 {
+            add_i8_rows(w, &name, n, h, &values(t, &name, &[n, h])?)?;
+        } else {
+            f32v(w, &name, &[n, h])?;
+        }
         f32v(w, &format!("heads.{}.bias", head.name), &[n])?;
     }
     Ok(())
