@@ -107,27 +107,38 @@ fn build_all(recipe: PathBuf, runs: &Path, out: &Path) {
     .unwrap();
 }
 
+/// Writes `text` as recipe `name.toml` in `dir` and builds every stage:
+/// the runs directory and the model file.
+fn build_text(dir: &Path, name: &str, text: &str) -> (PathBuf, PathBuf) {
+    let recipe = dir.join(format!("{name}.toml"));
+    std::fs::write(&recipe, text).unwrap();
+    let (runs, out) = (dir.join("runs"), dir.join(format!("{name}.ptag")));
+    build_all(recipe, &runs, &out);
+    (runs, out)
+}
+
+/// The model at `out` finds slots in a sentence of the tiny data's kind.
+fn tags_a_sentence(out: &Path) {
+    let t = Tagger::open(out).unwrap();
+    let r = t
+        .tag_utterance("book a table for four in paris tomorrow")
+        .unwrap();
+    assert!(!r.slots.is_empty(), "{r:?}");
+}
+
 #[test]
 fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
     let tmp = tempfile::tempdir().unwrap();
     let text = tiny_text()
         .replace("epochs = 6", "epochs = 0")
         .replace("epochs = 3", "epochs = 8\nalpha_kd = 0.0\nalpha_gold = 1.0");
-    let recipe = tmp.path().join("gold.toml");
-    std::fs::write(&recipe, &text).unwrap();
-    let out = tmp.path().join("gold.ptag");
-    let runs = tmp.path().join("runs");
-    build_all(recipe, &runs, &out);
+    let (runs, out) = build_text(tmp.path(), "gold", &text);
     // The teacher was not trained: its best is its start, with no dev line.
     assert!(runs.join("tiny/teacher/best/model.safetensors").is_file());
     assert!(!runs.join("tiny/teacher/dev.jsonl").exists());
     let dev = std::fs::read_to_string(runs.join("tiny/student/dev.jsonl")).unwrap();
     assert_eq!(dev.lines().count(), 8);
-    let t = Tagger::open(&out).unwrap();
-    let r = t
-        .tag_utterance("book a table for four in paris tomorrow")
-        .unwrap();
-    assert!(!r.slots.is_empty(), "{r:?}");
+    tags_a_sentence(&out);
 }
 
 #[test]
@@ -201,14 +212,10 @@ fn per_task_teachers_each_teach_their_task() {
 #[test]
 fn a_restart_with_a_narrower_ffn_trains_and_ships_the_pruned_network() {
     let tmp = tempfile::tempdir().unwrap();
-    let recipe = tmp.path().join("prune.toml");
-    let runs = tmp.path().join("runs");
-    let out = tmp.path().join("prune.ptag");
     // With the heads int8 too: the two savings the shipped file needs.
     let text = tiny_text().replace("[compress]\n", "[compress]\nint8_heads = true\n")
         + "\n[[student.restarts]]\nepochs = 2\nlr = 1e-3\nintermediate = 48\n";
-    std::fs::write(&recipe, text).unwrap();
-    build_all(recipe, &runs, &out);
+    let (runs, out) = build_text(tmp.path(), "prune", &text);
     let run_dir = runs.join("tiny");
     let width = |d: &str| {
         picotag_quantize::model::read_meta(&run_dir.join(d).join("best"))
@@ -234,12 +241,7 @@ fn a_restart_with_a_narrower_ffn_trains_and_ships_the_pruned_network() {
     .unwrap();
     let f1 = last["mean_f1"].as_f64().unwrap();
     assert!(f1 > 0.5, "{f1}");
-    let t = Tagger::open(&out).unwrap();
-    assert!(!t
-        .tag_utterance("book a table for four in paris tomorrow")
-        .unwrap()
-        .slots
-        .is_empty());
+    tags_a_sentence(&out);
 }
 
 #[test]
