@@ -234,7 +234,7 @@ unsafe fn store_partial(g: &mut Gemm, row: usize, n0: usize, acc: __m512i) {
 /// The CPU must support AVX-512 F, BW and VNNI. `row < g.m` and `n0 < g.n` (checked).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn store16(g: &mut Gemm, row: usize, n0: usize, acc: __m512i) {
+pub(crate) unsafe fn store16(g: &mut Gemm, row: usize, n0: usize, acc: __m512i) {
     assert!(row < g.m && n0 < g.n);
     if n0 + NR > g.n {
         // SAFETY: the CPU has AVX-512 F (this function's contract).

@@ -1,5 +1,5 @@
 //! int8 GEMM kernels: a scalar path that defines the result, plus x86-64
-//! (AVX2, AVX-VNNI, AVX-512 VNNI) and aarch64 (NEON, dot-product) paths
+//! (AVX2, AVX-VNNI, AVX-512 VNNI, AMX-INT8 on Linux) and aarch64 (NEON, dot-product) paths
 //! chosen at run time.
 //!
 //! `out[m][n] = (Σ_k a[m][k] · w[n][k]) as f32 * (a_scale[m] * w_scale[n]) + bias[n]`
@@ -21,6 +21,7 @@
 //! `picotag::kernels`.
 
 mod aarch64;
+mod amx;
 mod avx512;
 mod avxvnni;
 mod int4;
@@ -58,6 +59,10 @@ pub enum Isa {
     AvxVnni,
     /// x86-64 AVX-512 VNNI (`vpdpbusd`).
     Avx512Vnni,
+    /// x86-64 AMX-INT8 tiles (`tdpbssd`) on Linux, with the AVX-512 vector
+    /// loops and epilogue (and the AVX-512 VNNI GEMM for inner dimensions
+    /// that are not a multiple of 64).
+    Amx,
     /// aarch64 Advanced SIMD (`smull`/`sadalp`).
     Neon,
     /// aarch64 dot-product extension (`sdot`).
@@ -66,22 +71,24 @@ pub enum Isa {
 
 impl Isa {
     /// Every ISA, from the most portable to the most specific.
-    pub const ALL: [Isa; 6] = [
+    pub const ALL: [Isa; 7] = [
         Isa::Scalar,
         Isa::Avx2,
         Isa::AvxVnni,
         Isa::Avx512Vnni,
+        Isa::Amx,
         Isa::Neon,
         Isa::NeonDot,
     ];
 
-    /// The name used by `PICOTAG_ISA`: `scalar|avx2|avxvnni|avx512vnni|neon|neondot`.
+    /// The name used by `PICOTAG_ISA`: `scalar|avx2|avxvnni|avx512vnni|amx|neon|neondot`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
             Isa::Avx2 => "avx2",
             Isa::AvxVnni => "avxvnni",
             Isa::Avx512Vnni => "avx512vnni",
+            Isa::Amx => "amx",
             Isa::Neon => "neon",
             Isa::NeonDot => "neondot",
         }
@@ -112,6 +119,8 @@ impl Isa {
                     && std::arch::is_x86_feature_detected!("avx512bw")
                     && std::arch::is_x86_feature_detected!("avx512vnni")
             }
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            Isa::Amx => Isa::Avx512Vnni.is_available() && amx::available(),
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
             #[cfg(target_arch = "aarch64")]
@@ -131,7 +140,8 @@ impl Isa {
 
     /// The fastest available ISA, ignoring `PICOTAG_ISA`.
     pub fn best() -> Isa {
-        const PREFERENCE: [Isa; 6] = [
+        const PREFERENCE: [Isa; 7] = [
+            Isa::Amx,
             Isa::Avx512Vnni,
             Isa::AvxVnni,
             Isa::Avx2,
@@ -351,6 +361,12 @@ pub fn gemm_i8_ex(
             // SAFETY: `or_detected` returns Avx512Vnni only when the CPU has
             // AVX-512 F, BW and VNNI.
             unsafe { avx512::gemm_avx512vnni(&mut g) }
+        }
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        Isa::Amx => {
+            // SAFETY: `or_detected` returns Amx only when the CPU has AVX-512
+            // F, BW and VNNI and `amx::available()` said yes.
+            unsafe { amx::gemm_amx(&mut g) }
         }
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => {

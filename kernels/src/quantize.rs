@@ -108,9 +108,9 @@ pub fn quantize_rows_isa(
         let dst = &mut q[r * kp..(r + 1) * kp];
         scales[r] = match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512Vnni => {
-                // SAFETY: `or_detected` returned Avx512Vnni only if AVX-512 F
-                // is available.
+            Isa::Avx512Vnni | Isa::Amx => {
+                // SAFETY: `or_detected` returned Avx512Vnni or Amx only if
+                // AVX-512 F is available.
                 unsafe { super::avx512::quantize_row_avx512(src, dst) }
             }
             #[cfg(target_arch = "x86_64")]

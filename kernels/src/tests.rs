@@ -238,6 +238,20 @@ fn simd_paths_match_scalar_at_sequence_lengths() {
     }
 }
 
+/// Row counts past one AMX block (32 rows: blocks of near-equal height, one
+/// or two A tiles), inner dimensions that are multiples of 64 (the tile
+/// path) and not, odd numbers of column blocks and a partial last block.
+#[test]
+fn simd_paths_match_scalar_across_row_blocks() {
+    let mut rng = StdRng::seed_from_u64(6);
+    for m in [1, 16, 17, 32, 33, 48, 49, 64, 65, 97] {
+        let n = [16, 17, 48, 113, 384][rng.random_range(0..5)];
+        let k = [64, 128, 1408, 60, 100][rng.random_range(0..5)];
+        let c = Case::random(&mut rng, m, n, k, false);
+        check_case(&c, &mut rng);
+    }
+}
+
 #[test]
 fn simd_paths_exact_on_extreme_values() {
     let mut rng = StdRng::seed_from_u64(4);

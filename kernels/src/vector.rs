@@ -5,7 +5,7 @@
 //! The crate is built for the baseline of its target (SSE2 on x86-64), so
 //! those loops vectorize 4 wide. [`with_vector_isa`] runs a [`VectorBody`]
 //! inside a function compiled with AVX2 (and AVX-512 F for
-//! [`Isa::Avx512Vnni`]), and the `#[inline(always)]` loops of
+//! [`Isa::Avx512Vnni`] and [`Isa::Amx`]), and the `#[inline(always)]` loops of
 //! `encoder::ops` are compiled into it 8 or 16 wide. FMA is not enabled: every product and sum rounds as in the
 //! baseline build and the loops keep their order, so the results are the
 //! same bit for bit on every path (tested).
@@ -30,9 +30,9 @@ pub trait VectorBody {
 pub fn with_vector_isa<B: VectorBody>(isa: Isa, f: B) -> B::Out {
     match isa.or_detected() {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512Vnni => {
-            // SAFETY: `or_detected` returns Avx512Vnni only when the CPU has
-            // AVX2 and AVX-512 F (and BW, VNNI).
+        Isa::Avx512Vnni | Isa::Amx => {
+            // SAFETY: `or_detected` returns Avx512Vnni or Amx only when the
+            // CPU has AVX2 and AVX-512 F (and BW, VNNI).
             unsafe { avx512(f) }
         }
         #[cfg(target_arch = "x86_64")]
