@@ -123,7 +123,7 @@ impl TileConfig {
 /// returned true (AMX-TILE, AMX-INT8, tile data granted by the OS).
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) unsafe fn gemm_amx(g: &mut Gemm) {
-    if g.kp % KT != 0 {
+    if !g.kp.is_multiple_of(KT) {
         // SAFETY: the CPU has AVX-512 F, BW and VNNI (our contract).
         unsafe { gemm_avx512vnni(g) };
         return;
