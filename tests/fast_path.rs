@@ -74,7 +74,8 @@ fn fast_path_matches_the_reference_within_int8_error() {
             assert!(max < 0.15 && cos > 0.999, "max {max}, cosine {cos}");
             // Every SIMD path gives the scalar path's result bit for bit: the
             // int8 GEMMs are exact, and the f32 loops compiled for a vector
-            // unit (kernels::with_vector_isa) round as the scalar build does.
+            // unit (kernels::with_vector_isa) round as the scalar build does
+            // (their multiply-adds are fused on every path).
             for isa in Isa::available() {
                 let mut out = Vec::new();
                 fast::forward(&file, &enc, isa, &ids, &mut out).unwrap();

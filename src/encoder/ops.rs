@@ -1,4 +1,10 @@
 //! The f32 element-wise operations of the encoder.
+//!
+//! Every multiply-add is an explicit `mul_add` (one rounding): a fused
+//! instruction in the vector bodies of `kernels::with_vector_isa` and on
+//! aarch64, the C library's correctly rounded `fmaf` in the x86-64 baseline
+//! build, so that every path computes the same bits (tested) at the cost of
+//! one instruction where the hardware has it.
 
 /// In-place LayerNorm of each `n`-wide row of `x`.
 #[inline(always)]
@@ -10,7 +16,7 @@ pub fn layer_norm(x: &mut [f32], n: usize, gamma: &[f32], beta: &[f32], eps: f32
         let var = sum_sq_dev(row, mean) / n as f32;
         let inv = 1.0 / (var + eps).sqrt();
         for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
-            *v = (*v - mean) * inv * g + b;
+            *v = ((*v - mean) * inv).mul_add(*g, *b);
         }
     }
 }
@@ -19,11 +25,14 @@ pub fn layer_norm(x: &mut [f32], n: usize, gamma: &[f32], beta: &[f32], eps: f32
 #[inline(always)]
 fn sum_sq_dev(x: &[f32], mean: f32) -> f32 {
     let c = x.chunks_exact(8);
-    let tail: f32 = c.remainder().iter().map(|v| (v - mean) * (v - mean)).sum();
+    let tail = c
+        .remainder()
+        .iter()
+        .fold(0.0f32, |a, v| (v - mean).mul_add(v - mean, a));
     let mut acc = [0.0f32; 8];
     for v in c {
         for i in 0..8 {
-            acc[i] += (v[i] - mean) * (v[i] - mean);
+            acc[i] = (v[i] - mean).mul_add(v[i] - mean, acc[i]);
         }
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
@@ -69,8 +78,8 @@ pub fn erf(x: f32) -> f32 {
     ];
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
-    let p = A[1..].iter().fold(A[0], |p, &a| p * x2 + a) * x;
-    let q = B[1..].iter().fold(B[0], |q, &b| q * x2 + b);
+    let p = A[1..].iter().fold(A[0], |p, &a| p.mul_add(x2, a)) * x;
+    let q = B[1..].iter().fold(B[0], |q, &b| q.mul_add(x2, b));
     p / q
 }
 
@@ -94,11 +103,11 @@ pub fn exp(x: f32) -> f32 {
         0.5,
     ];
     let xc = x.clamp(-87.3, 88.7);
-    let shifted = xc * std::f32::consts::LOG2_E + ROUND;
+    let shifted = xc.mul_add(std::f32::consts::LOG2_E, ROUND);
     let n = shifted - ROUND;
-    let r = (xc - n * LN2_HI) - n * LN2_LO;
-    let poly = P[1..].iter().fold(P[0], |p, &c| p * r + c);
-    let er = poly * (r * r) + r + 1.0;
+    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, xc));
+    let poly = P[1..].iter().fold(P[0], |p, &c| p.mul_add(r, c));
+    let er = poly.mul_add(r * r, r) + 1.0;
     // n is in [-126, 128]: 2^128 is not an f32, so take 2^127 and double.
     // The integer n from the bits of `shifted` (its low mantissa bits hold
     // it), not `n as i32`: a saturating float-to-int cast kept loops of
@@ -130,23 +139,28 @@ fn sum(x: &[f32]) -> f32 {
 }
 
 /// The largest value of `x` (`-inf` when empty; NaNs are skipped, as
-/// `f32::max` does), in 16 lanes so that it vectorizes (`f32::max` in a
-/// fold does not).
+/// `f32::max` does): 16 lanes, then a tree over the lanes, every step a
+/// `v > m` select (one `maxps`), so that the whole of it vectorizes (a
+/// fold of `f32::max` over the lanes was a scalar chain with NaN checks, the
+/// largest cost of a short softmax).
 #[inline(always)]
 fn max(x: &[f32]) -> f32 {
     let c = x.chunks_exact(16);
-    let tail = c
-        .remainder()
-        .iter()
-        .copied()
-        .fold(f32::NEG_INFINITY, f32::max);
     let mut m = [f32::NEG_INFINITY; 16];
+    for (m, &v) in m.iter_mut().zip(c.remainder()) {
+        *m = if v > *m { v } else { *m };
+    }
     for v in c {
         for i in 0..16 {
             m[i] = if v[i] > m[i] { v[i] } else { m[i] };
         }
     }
-    m.iter().copied().fold(tail, f32::max)
+    for w in [8, 4, 2, 1] {
+        for i in 0..w {
+            m[i] = if m[i + w] > m[i] { m[i + w] } else { m[i] };
+        }
+    }
+    m[0]
 }
 
 /// In-place softmax of a slice (numerically stable).
@@ -169,16 +183,15 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
+    let tail = ca
         .remainder()
         .iter()
         .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
+        .fold(0.0f32, |a, (x, y)| x.mul_add(*y, a));
     let mut acc = [0.0f32; 8];
     for (x, y) in ca.zip(cb) {
         for i in 0..8 {
-            acc[i] += x[i] * y[i];
+            acc[i] = x[i].mul_add(y[i], acc[i]);
         }
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
@@ -194,8 +207,9 @@ const QB: usize = 4;
 /// The scratch [`attention`] needs for `t` positions of width `h` in `heads` heads.
 pub fn attention_scratch(t: usize, h: usize, heads: usize) -> usize {
     let tp = t.div_ceil(JB) * JB;
+    let tq = t.div_ceil(QB) * QB;
     let d = h / heads.max(1);
-    tp * (d + QB) + t * d
+    tp * d + tq * d + 2 * QB * tp
 }
 
 /// Multi-head self-attention products: `ctx = softmax(q kᵀ / √d + mask) v`
@@ -205,9 +219,11 @@ pub fn attention_scratch(t: usize, h: usize, heads: usize) -> usize {
 /// [`attention_scratch`]`(t, h, heads)` values: each head's keys, transposed
 /// and zero-padded to blocks of 16 positions (`[d, t16]`), so that a query's
 /// scores are `d` multiply-adds on a block kept in registers (`t` dot
-/// products of `d` values would each end in a horizontal sum), and the score
-/// rows of [`QB`] queries, computed together so that the multiply-add chains
-/// of different queries overlap.
+/// products of `d` values would each end in a horizontal sum); its scaled
+/// queries, zero-padded to tiles of [`QB`]; the score rows of a tile, computed
+/// together so that the multiply-add chains of different queries overlap;
+/// and their probabilities by position (`[t16, QB]`), so that the context
+/// sums read the [`QB`] probabilities of a position side by side.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn attention(
@@ -223,10 +239,12 @@ pub fn attention(
 ) {
     let d = h / heads;
     let tp = t.div_ceil(JB) * JB;
+    let tq = t.div_ceil(QB) * QB;
     let scale = 1.0 / (d as f32).sqrt();
     let (kt, rest) = scratch.split_at_mut(tp * d);
-    let (qh, rest) = rest.split_at_mut(t * d);
-    let scores = &mut rest[..QB * tp];
+    let (qh, rest) = rest.split_at_mut(tq * d);
+    let (scores, rest) = rest.split_at_mut(QB * tp);
+    let probs = &mut rest[..tp * QB];
     for hd in 0..heads {
         let off = hd * d;
         for e in 0..d {
@@ -236,20 +254,19 @@ pub fn attention(
             }
             row[t..].fill(0.0);
         }
-        // The head's queries, scaled once: `[t, d]`.
+        // The head's queries, scaled once: `[tq, d]`, the padding rows zero.
         for (j, row) in qh.chunks_exact_mut(d).enumerate() {
-            for (x, &y) in row.iter_mut().zip(&q[j * h + off..j * h + off + d]) {
-                *x = y * scale;
+            if j < t {
+                for (x, &y) in row.iter_mut().zip(&q[j * h + off..j * h + off + d]) {
+                    *x = y * scale;
+                }
+            } else {
+                row.fill(0.0);
             }
         }
         let head = Head { h, off, d, t, tp };
-        let mut i0 = 0;
-        while i0 + QB <= t {
-            head.tile::<QB>(qh, kt, v, ctx, scores, mask, i0);
-            i0 += QB;
-        }
-        for i in i0..t {
-            head.tile::<1>(qh, kt, v, ctx, scores, mask, i);
+        for i0 in (0..t).step_by(QB) {
+            head.tile(qh, kt, v, ctx, scores, probs, mask, i0);
         }
     }
 }
@@ -265,97 +282,139 @@ struct Head {
 }
 
 impl Head {
-    /// Queries `i0..i0 + N` (rows of `qh`, the head's scaled queries):
-    /// scores against the transposed keys `kt`, softmax, then their context
-    /// rows. Every sum runs in the same order as for one query alone, so the
-    /// result does not depend on `N`.
+    /// Queries `i0..i0 + QB` (rows of `qh`, the head's scaled queries; those
+    /// past `t` are padding, computed and dropped): scores against the
+    /// transposed keys `kt`, softmax, then their context rows. Every sum
+    /// runs in the same order as for one query alone, so the result does not
+    /// depend on the tiling.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn tile<const N: usize>(
+    fn tile(
         &self,
         qh: &[f32],
         kt: &[f32],
         v: &[f32],
         ctx: &mut [f32],
         scores: &mut [f32],
+        probs: &mut [f32],
         mask: &[bool],
         i0: usize,
     ) {
         let Head { h, off, d, t, tp } = *self;
-        let qrows: [&[f32]; N] = std::array::from_fn(|r| &qh[(i0 + r) * d..(i0 + r + 1) * d]);
-        for b0 in (0..t).step_by(JB) {
+        let live = QB.min(t - i0);
+        let qrows: [&[f32]; QB] = std::array::from_fn(|r| &qh[(i0 + r) * d..(i0 + r + 1) * d]);
+        let mut b0 = 0;
+        while b0 < t {
             // The last block's keys past `t` are padding: a half block when
             // they are the larger part.
             if t - b0 <= JB / 2 {
-                scores_block::<N, { JB / 2 }>(&qrows, kt, tp, b0, scores);
+                scores_block::<{ JB / 2 }>(&qrows, kt, tp, b0, scores);
+                b0 += JB / 2;
             } else {
-                scores_block::<N, JB>(&qrows, kt, tp, b0, scores);
+                scores_block::<JB>(&qrows, kt, tp, b0, scores);
+                b0 += JB;
             }
         }
-        for r in 0..N {
-            let row = &mut scores[r * tp..r * tp + t];
-            if !mask.is_empty() {
-                for (sc, &m) in row.iter_mut().zip(mask) {
-                    if !m {
-                        *sc = f32::NEG_INFINITY;
+        // Softmax of the live rows, then the probabilities by position
+        // (`probs[j * QB + r]`; zero for the padding queries).
+        let probs = &mut probs[..t * QB];
+        for r in 0..QB {
+            if r < live {
+                // The whole padded row, the padding at -inf (probability
+                // 0): whole vectors, no scalar tail.
+                let row = &mut scores[r * tp..(r + 1) * tp];
+                row[t..].fill(f32::NEG_INFINITY);
+                if !mask.is_empty() {
+                    for (sc, &m) in row.iter_mut().zip(mask) {
+                        if !m {
+                            *sc = f32::NEG_INFINITY;
+                        }
                     }
                 }
+                softmax(row);
+                for (p, &s) in probs.chunks_exact_mut(QB).zip(row.iter()) {
+                    p[r] = s;
+                }
+            } else {
+                for p in probs.chunks_exact_mut(QB) {
+                    p[r] = 0.0;
+                }
             }
-            softmax(row);
         }
-        // ctx_i = Σ_j p_j v_j, 16 columns of N queries at a time in registers.
-        let probs: [&[f32]; N] = std::array::from_fn(|r| &scores[r * tp..r * tp + t]);
+        // ctx_i = Σ_j p_j v_j, 32 or 16 columns of QB queries at a time in
+        // registers.
         let mut e0 = 0;
+        while e0 + 2 * JB <= d {
+            context_block::<{ 2 * JB }>(probs, v, ctx, h, off + e0, i0, live);
+            e0 += 2 * JB;
+        }
         while e0 + JB <= d {
-            let mut acc = [[0.0f32; JB]; N];
-            for j in 0..t {
-                let vj = &v[j * h + off + e0..j * h + off + e0 + JB];
-                for (acc, p) in acc.iter_mut().zip(&probs) {
-                    let p = p[j];
-                    for l in 0..JB {
-                        acc[l] += p * vj[l];
-                    }
-                }
-            }
-            for (r, acc) in acc.iter().enumerate() {
-                let c = (i0 + r) * h + off + e0;
-                ctx[c..c + JB].copy_from_slice(acc);
-            }
+            context_block::<JB>(probs, v, ctx, h, off + e0, i0, live);
             e0 += JB;
         }
-        for (r, p) in probs.iter().enumerate() {
+        for r in 0..live {
             let c = (i0 + r) * h + off;
             for e in e0..d {
-                ctx[c + e] = (0..t).fold(0.0, |a, j| a + p[j] * v[j * h + off + e]);
+                ctx[c + e] = probs
+                    .chunks_exact(QB)
+                    .enumerate()
+                    .fold(0.0, |a, (j, p)| p[r].mul_add(v[j * h + off + e], a));
             }
         }
     }
 }
 
-/// The scores of the queries `qrows` (scaled, `d` values each) against the
-/// keys `b0..b0 + W` of `kt` (`[d, tp]`, transposed keys) into
+/// The scores of the [`QB`] queries `qrows` (scaled, `d` values each)
+/// against the keys `b0..b0 + W` of `kt` (`[d, tp]`, transposed keys) into
 /// `scores[r * tp + b0..][..W]`: `d` multiply-adds per lane, in order.
 #[inline(always)]
-fn scores_block<const N: usize, const W: usize>(
-    qrows: &[&[f32]; N],
+fn scores_block<const W: usize>(
+    qrows: &[&[f32]; QB],
     kt: &[f32],
     tp: usize,
     b0: usize,
     scores: &mut [f32],
 ) {
-    let d = qrows.first().map_or(0, |q| q.len());
-    let mut acc = [[0.0f32; W]; N];
+    let d = qrows[0].len();
+    let mut acc = [[0.0f32; W]; QB];
     for (e, krow) in kt.chunks_exact(tp).take(d).enumerate() {
         let ke = &krow[b0..b0 + W];
         for (acc, q) in acc.iter_mut().zip(qrows) {
             let qe = q[e];
             for l in 0..W {
-                acc[l] += qe * ke[l];
+                acc[l] = qe.mul_add(ke[l], acc[l]);
             }
         }
     }
     for (r, acc) in acc.iter().enumerate() {
         scores[r * tp + b0..r * tp + b0 + W].copy_from_slice(acc);
+    }
+}
+
+/// The context columns `c0..c0 + W` of the live queries `i0..i0 + live`:
+/// `ctx[i][c] = Σ_j probs[j][i - i0] · v[j][c]`, over `j` in order.
+#[inline(always)]
+fn context_block<const W: usize>(
+    probs: &[f32],
+    v: &[f32],
+    ctx: &mut [f32],
+    h: usize,
+    c0: usize,
+    i0: usize,
+    live: usize,
+) {
+    let mut acc = [[0.0f32; W]; QB];
+    for (j, p) in probs.chunks_exact(QB).enumerate() {
+        let vj = &v[j * h + c0..j * h + c0 + W];
+        for (acc, &p) in acc.iter_mut().zip(p) {
+            for l in 0..W {
+                acc[l] = p.mul_add(vj[l], acc[l]);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate().take(live) {
+        let c = (i0 + r) * h + c0;
+        ctx[c..c + W].copy_from_slice(acc);
     }
 }
 

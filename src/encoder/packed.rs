@@ -56,8 +56,8 @@ impl PackedRows {
     }
 
     /// `out[i·n + j] = rows(i) · W_j (+ b[j])` for `i < m`: tiles of [`RB`]
-    /// rows. Each sum runs over `k` in order, one multiply then one add per
-    /// step, so the value is the same on every ISA; `#[inline(always)]` so
+    /// rows. Each sum runs over `k` in order, one fused multiply-add per
+    /// step (`mul_add`), so the value is the same on every ISA; `#[inline(always)]` so
     /// that it is compiled for the caller's vector unit (call it inside
     /// [`crate::kernels::with_vector_isa`]). Each row holds at least `k`
     /// values, `out` at least `m·n`, `b` (when given) at least `n`.
@@ -137,7 +137,7 @@ impl PackedRows {
                 for (bb, acc) in acc[r].iter_mut().enumerate() {
                     let wk = &w[(bb * k + kk) * LB..(bb * k + kk + 1) * LB];
                     for l in 0..LB {
-                        acc[l] += x * wk[l];
+                        acc[l] = x.mul_add(wk[l], acc[l]);
                     }
                 }
             }
@@ -239,7 +239,7 @@ mod tests {
                     for j in 0..n {
                         let mut s = 0.0f32;
                         for kk in 0..k {
-                            s += x[i * k + kk] * w[j * k + kk];
+                            s = x[i * k + kk].mul_add(w[j * k + kk], s);
                         }
                         let want = bias.map_or(s, |b| s + b[j]);
                         let got = out[i * n + j];
