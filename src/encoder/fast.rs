@@ -198,7 +198,7 @@ impl kernels::VectorBody for Layers<'_> {
             x,
             ids,
         } = self;
-        enc.embed(file, ids, x, grow(&mut s.row, enc.arch.hidden))?;
+        enc.embed(file, ids, x, &mut s.row)?;
         layers(file, enc, isa, s, x, ids.len())
     }
 }

@@ -209,7 +209,7 @@ pub fn attention_scratch(t: usize, h: usize, heads: usize) -> usize {
     let tp = t.div_ceil(JB) * JB;
     let tq = t.div_ceil(QB) * QB;
     let d = h / heads.max(1);
-    tp * d + tq * d + 2 * QB * tp
+    tp * d + tq * d + QB * tp
 }
 
 /// Multi-head self-attention products: `ctx = softmax(q kᵀ / √d + mask) v`
@@ -221,9 +221,7 @@ pub fn attention_scratch(t: usize, h: usize, heads: usize) -> usize {
 /// scores are `d` multiply-adds on a block kept in registers (`t` dot
 /// products of `d` values would each end in a horizontal sum); its scaled
 /// queries, zero-padded to tiles of [`QB`]; the score rows of a tile, computed
-/// together so that the multiply-add chains of different queries overlap;
-/// and their probabilities by position (`[t16, QB]`), so that the context
-/// sums read the [`QB`] probabilities of a position side by side.
+/// together so that the multiply-add chains of different queries overlap.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn attention(
@@ -243,8 +241,7 @@ pub fn attention(
     let scale = 1.0 / (d as f32).sqrt();
     let (kt, rest) = scratch.split_at_mut(tp * d);
     let (qh, rest) = rest.split_at_mut(tq * d);
-    let (scores, rest) = rest.split_at_mut(QB * tp);
-    let probs = &mut rest[..tp * QB];
+    let scores = &mut rest[..QB * tp];
     for hd in 0..heads {
         let off = hd * d;
         for e in 0..d {
@@ -266,7 +263,7 @@ pub fn attention(
         }
         let head = Head { h, off, d, t, tp };
         for i0 in (0..t).step_by(QB) {
-            head.tile(qh, kt, v, ctx, scores, probs, mask, i0);
+            head.tile(qh, kt, v, ctx, scores, mask, i0);
         }
     }
 }
@@ -296,7 +293,6 @@ impl Head {
         v: &[f32],
         ctx: &mut [f32],
         scores: &mut [f32],
-        probs: &mut [f32],
         mask: &[bool],
         i0: usize,
     ) {
@@ -315,9 +311,7 @@ impl Head {
                 b0 += JB;
             }
         }
-        // Softmax of the live rows, then the probabilities by position
-        // (`probs[j * QB + r]`; zero for the padding queries).
-        let probs = &mut probs[..t * QB];
+        // Softmax of the live rows; the padding queries' rows zero.
         for r in 0..QB {
             if r < live {
                 // The whole padded row, the padding at -inf (probability
@@ -332,33 +326,29 @@ impl Head {
                     }
                 }
                 softmax(row);
-                for (p, &s) in probs.chunks_exact_mut(QB).zip(row.iter()) {
-                    p[r] = s;
-                }
             } else {
-                for p in probs.chunks_exact_mut(QB) {
-                    p[r] = 0.0;
-                }
+                scores[r * tp..r * tp + t].fill(0.0);
             }
         }
+        let probs: [&[f32]; QB] = std::array::from_fn(|r| &scores[r * tp..r * tp + t]);
         // ctx_i = Σ_j p_j v_j, 32 or 16 columns of QB queries at a time in
         // registers.
         let mut e0 = 0;
         while e0 + 2 * JB <= d {
-            context_block::<{ 2 * JB }>(probs, v, ctx, h, off + e0, i0, live);
+            context_block::<{ 2 * JB }>(&probs, v, ctx, h, off + e0, i0, live);
             e0 += 2 * JB;
         }
         while e0 + JB <= d {
-            context_block::<JB>(probs, v, ctx, h, off + e0, i0, live);
+            context_block::<JB>(&probs, v, ctx, h, off + e0, i0, live);
             e0 += JB;
         }
         for r in 0..live {
             let c = (i0 + r) * h + off;
             for e in e0..d {
-                ctx[c + e] = probs
-                    .chunks_exact(QB)
+                ctx[c + e] = probs[r]
+                    .iter()
                     .enumerate()
-                    .fold(0.0, |a, (j, p)| p[r].mul_add(v[j * h + off + e], a));
+                    .fold(0.0, |a, (j, p)| p.mul_add(v[j * h + off + e], a));
             }
         }
     }
@@ -392,10 +382,11 @@ fn scores_block<const W: usize>(
 }
 
 /// The context columns `c0..c0 + W` of the live queries `i0..i0 + live`:
-/// `ctx[i][c] = Σ_j probs[j][i - i0] · v[j][c]`, over `j` in order.
+/// `ctx[i][c] = Σ_j probs[i - i0][j] · v[j][c]`, over `j` in order (the
+/// [`QB`] rows of `probs` of one length).
 #[inline(always)]
 fn context_block<const W: usize>(
-    probs: &[f32],
+    probs: &[&[f32]; QB],
     v: &[f32],
     ctx: &mut [f32],
     h: usize,
@@ -404,9 +395,10 @@ fn context_block<const W: usize>(
     live: usize,
 ) {
     let mut acc = [[0.0f32; W]; QB];
-    for (j, p) in probs.chunks_exact(QB).enumerate() {
+    for j in 0..probs[0].len() {
         let vj = &v[j * h + c0..j * h + c0 + W];
-        for (acc, &p) in acc.iter_mut().zip(p) {
+        for (acc, p) in acc.iter_mut().zip(probs) {
+            let p = p[j];
             for l in 0..W {
                 acc[l] = p.mul_add(vj[l], acc[l]);
             }

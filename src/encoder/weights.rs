@@ -275,47 +275,60 @@ pub struct EncoderRef {
 
 impl EncoderRef {
     /// Writes the embeddings of `ids` (word + position + token type 0, then
-    /// LayerNorm) into `x` (`[ids.len(), hidden]`); `tmp` holds `hidden` values.
+    /// LayerNorm) into `x` (`[ids.len(), hidden]`); `tmp` is scratch, grown
+    /// as needed (the low-rank rows of every token, then one row).
     #[inline(always)]
     pub fn embed(
         &self,
         file: &ModelFile,
         ids: &[u32],
         x: &mut [f32],
-        tmp: &mut [f32],
+        tmp: &mut Vec<f32>,
     ) -> Result<()> {
         let a = &self.arch;
-        let h = a.hidden;
-        if tmp.len() < h || x.len() < ids.len() * h {
+        let (h, t) = (a.hidden, ids.len());
+        if x.len() < t * h {
             return Err(Error::InvalidArgument(
-                "embedding buffers shorter than the hidden size".into(),
+                "embedding buffer shorter than the hidden size".into(),
             ));
         }
-        let tmp = &mut tmp[..h];
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= a.vocab_size) {
+            return Err(Error::InvalidArgument(format!(
+                "token id {id} outside the vocabulary of {}",
+                a.vocab_size
+            )));
+        }
         let word = self.word.view(file)?;
-        let projection = match &self.projection {
-            Some(p) => Some(p.get(file)?),
-            None => None,
-        };
-        let pos = self.position.view(file)?;
-        let typ = self.token_type.view(file)?;
-        for (i, &id) in ids.iter().enumerate() {
-            let id = id as usize;
-            if id >= a.vocab_size {
-                return Err(Error::InvalidArgument(format!(
-                    "token id {id} outside the vocabulary of {}",
-                    a.vocab_size
-                )));
-            }
-            let xi = &mut x[i * h..(i + 1) * h];
-            match &projection {
-                None => word.row_into(id, xi),
-                Some(p) => {
-                    word.row_into(id, &mut tmp[..p.k()]);
-                    let low = &tmp[..p.k()];
-                    p.product(1, |_| low, None, xi);
+        let x = &mut x[..t * h];
+        match &self.projection {
+            None => {
+                for (&id, xi) in ids.iter().zip(x.chunks_exact_mut(h)) {
+                    word.row_into(id as usize, xi);
                 }
             }
+            Some(p) => {
+                // Every token's low-rank row first, then one product over
+                // all of them (tiles of rows share each load of the projection).
+                let p = p.get(file)?;
+                let r = p.k();
+                if tmp.len() < t * r {
+                    tmp.resize(t * r, 0.0);
+                }
+                let low = &mut tmp[..t * r];
+                for (&id, li) in ids.iter().zip(low.chunks_exact_mut(r)) {
+                    word.row_into(id as usize, li);
+                }
+                let low = &tmp[..t * r];
+                p.product(t, |i| &low[i * r..(i + 1) * r], None, x);
+            }
+        }
+        if tmp.len() < h {
+            tmp.resize(h, 0.0);
+        }
+        let tmp = &mut tmp[..h];
+        let pos = self.position.view(file)?;
+        let typ = self.token_type.view(file)?;
+        for (i, xi) in x.chunks_exact_mut(h).enumerate() {
             pos.row_into(i, tmp);
             xi.iter_mut().zip(tmp.iter()).for_each(|(v, p)| *v += p);
             typ.row_into(0, tmp);
