@@ -5,7 +5,8 @@
 //! columns × 64 values, which is exactly 1 KiB of a packed block read with a
 //! 64-byte stride) into 16 × 16 exact i32 sums (tile C). Up to 32 rows by
 //! 32 columns are kept in four C tiles while the inner dimension runs, so
-//! each loaded A and B tile serves two products. Signed × signed bytes: no
+//! each loaded A and B tile serves two products; 33 to 48 rows go as three
+//! A tiles against one B tile, so that the weights are still read once. Signed × signed bytes: no
 //! shift to correct. The sums go through the AVX-512 epilogue, so the result
 //! is bit-identical to the scalar kernel.
 //!
@@ -110,13 +111,35 @@ impl TileConfig {
         }
         c
     }
+
+    /// Three A tiles of `ra[i]` rows in `tmm0`–`tmm2`, one B tile in
+    /// `tmm3`, C tile `tmm4 + i` for A tile `i`.
+    fn three_a(ra: [usize; 3]) -> TileConfig {
+        let mut c = TileConfig {
+            palette: 1,
+            start_row: 0,
+            reserved: [0; 14],
+            colsb: [0; 16],
+            rows: [0; 16],
+        };
+        for (i, &rows) in ra.iter().enumerate() {
+            c.rows[i] = rows as u8;
+            c.colsb[i] = KT as u16;
+            c.rows[4 + i] = rows as u8;
+            c.colsb[4 + i] = (NR * 4) as u16;
+        }
+        c.rows[3] = TILE_ROWS as u8;
+        c.colsb[3] = KT as u16;
+        c
+    }
 }
 
 /// AMX GEMM (falls back to AVX-512 VNNI when `kp` is not a multiple of 64).
 ///
-/// Rows go in `⌈m/32⌉` blocks of near-equal height, each split into two A
-/// tiles (one when it has at most 16 rows); each block streams the weights
-/// once, two 16-column blocks at a time.
+/// Rows go in `⌈m/48⌉` blocks of near-equal height, each streaming the
+/// weights once: a block of more than 32 rows as three A tiles against one
+/// 16-column block at a time, a smaller one as two A tiles (one when it has
+/// at most 16 rows) against two column blocks at a time.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F, BW and VNNI, and [`available`] must have
@@ -129,10 +152,24 @@ pub(crate) unsafe fn gemm_amx(g: &mut Gemm) {
         return;
     }
     assert!(g.a.len() >= g.m * g.kp && g.w.len() >= g.n_blocks() * NR * g.kp);
-    let blocks = g.m.div_ceil(2 * TILE_ROWS);
+    let blocks = g.m.div_ceil(3 * TILE_ROWS);
     let mut row = 0;
     for b in 0..blocks {
         let h = g.m / blocks + usize::from(b < g.m % blocks);
+        if h > 2 * TILE_ROWS {
+            let ra = [h.div_ceil(3), (h + 1) / 3, h / 3];
+            let cfg = TileConfig::three_a(ra);
+            // SAFETY: AMX is available (our contract); the configuration
+            // is a valid palette-1 layout of 64 bytes.
+            unsafe { asm!("ldtilecfg [{}]", in(reg) &cfg, options(nostack, readonly)) };
+            for nb in 0..g.n_blocks() {
+                // SAFETY: rows row..row+h lie in g (h <= 48, the blocks add
+                // up to m), A tiles of ra rows as configured; nb < blocks.
+                unsafe { tile_step3(g, row, ra, nb) };
+            }
+            row += h;
+            continue;
+        }
         let ra = if h > TILE_ROWS {
             [h.div_ceil(2), h / 2]
         } else {
@@ -142,8 +179,8 @@ pub(crate) unsafe fn gemm_amx(g: &mut Gemm) {
         // SAFETY: AMX is available (our contract); the configuration is a
         // valid palette-1 layout of 64 bytes.
         unsafe { asm!("ldtilecfg [{}]", in(reg) &cfg, options(nostack, readonly)) };
-        // SAFETY: rows row..row+h lie in g (h <= 32 and the blocks add up
-        // to m), A tiles of ra rows as configured; asserted operand sizes.
+        // SAFETY: rows row..row+h lie in g (h <= 32 here and the blocks
+        // add up to m), A tiles of ra rows as configured; asserted operand sizes.
         unsafe { row_block(g, row, ra) };
         row += h;
     }
@@ -292,6 +329,54 @@ unsafe fn tile_step<const TWO_A: bool, const TWO_B: bool>(
                     store16(g, base + r, (nb + j) * NR, v);
                 }
             }
+        }
+    }
+}
+
+/// Rows `row0..` in three A tiles of `ra[i]` rows against column block `nb`:
+/// each B tile loaded once serves the three.
+///
+/// # Safety
+/// AMX and AVX-512 F, BW, VNNI available; tiles configured by
+/// [`TileConfig::three_a`]`(ra)`; `g.kp % 64 == 0`; the rows lie in `g.a`
+/// and block `nb` in `g.w`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn tile_step3(g: &mut Gemm, row0: usize, ra: [usize; 3], nb: usize) {
+    let kp = g.kp;
+    // SAFETY: as in `tile_step`: A tile i reads ra[i] rows of 64 bytes at
+    // stride kp from row row0 + ra[0] + .. + ra[i-1], at byte kt*64 < kp,
+    // inside g.a; the B tile reads 1 KiB of block nb at kt*1024, inside g.w;
+    // the stores write 16 i32 per configured row into `acc`.
+    unsafe {
+        let a0 = g.a.as_ptr().add(row0 * kp);
+        let a1 = a0.add(ra[0] * kp);
+        let a2 = a1.add(ra[1] * kp);
+        let w0 = g.w.as_ptr().add(nb * NR * kp);
+        asm!("tilezero tmm4", options(nostack, nomem));
+        asm!("tilezero tmm5", options(nostack, nomem));
+        asm!("tilezero tmm6", options(nostack, nomem));
+        for kt in 0..kp / KT {
+            tileload!("tmm3", w0.add(kt * B_TILE), KT);
+            tileload!("tmm0", a0.add(kt * KT), kp);
+            dp!("tmm4", "tmm0", "tmm3");
+            tileload!("tmm1", a1.add(kt * KT), kp);
+            dp!("tmm5", "tmm1", "tmm3");
+            tileload!("tmm2", a2.add(kt * KT), kp);
+            dp!("tmm6", "tmm2", "tmm3");
+        }
+        let mut acc = [[[0i32; NR]; TILE_ROWS]; 3];
+        let stride = NR * 4;
+        tilestore!("tmm4", acc[0].as_mut_ptr(), stride);
+        tilestore!("tmm5", acc[1].as_mut_ptr(), stride);
+        tilestore!("tmm6", acc[2].as_mut_ptr(), stride);
+        let mut base = row0;
+        for (i, &rows) in ra.iter().enumerate() {
+            for (r, sums) in acc[i].iter().take(rows).enumerate() {
+                let v = _mm512_loadu_si512(sums.as_ptr().cast());
+                store16(g, base + r, nb * NR, v);
+            }
+            base += rows;
         }
     }
 }

@@ -244,12 +244,14 @@ pub fn attention(
     let scores = &mut rest[..QB * tp];
     for hd in 0..heads {
         let off = hd * d;
-        for e in 0..d {
-            let row = &mut kt[e * tp..(e + 1) * tp];
-            for (j, kv) in row[..t].iter_mut().enumerate() {
-                *kv = k[j * h + off + e];
+        // Row by row of `k` (each read once, in order), a column of `kt`.
+        for (j, krow) in k.chunks_exact(h).take(t).enumerate() {
+            for (col, &x) in kt.chunks_exact_mut(tp).zip(&krow[off..off + d]) {
+                col[j] = x;
             }
-            row[t..].fill(0.0);
+        }
+        for col in kt.chunks_exact_mut(tp) {
+            col[t..].fill(0.0);
         }
         // The head's queries, scaled once: `[tq, d]`, the padding rows zero.
         for (j, row) in qh.chunks_exact_mut(d).enumerate() {
