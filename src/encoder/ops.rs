@@ -344,10 +344,10 @@ impl Head {
             context_block::<JB>(&probs, v, ctx, h, off + e0, i0, live);
             e0 += JB;
         }
-        for r in 0..live {
+        for (r, pr) in probs.iter().enumerate().take(live) {
             let c = (i0 + r) * h + off;
             for e in e0..d {
-                ctx[c + e] = probs[r]
+                ctx[c + e] = pr
                     .iter()
                     .enumerate()
                     .fold(0.0, |a, (j, p)| p.mul_add(v[j * h + off + e], a));
