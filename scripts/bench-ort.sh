@@ -3,7 +3,7 @@
 # same token ids (issue 17's baseline). Prints one JSON object (see
 # scripts/bench_ort.py for what is timed and how).
 #
-#   scripts/bench-ort.sh [--rounds N] [--warmup N] [--reps N]
+#   scripts/bench-ort.sh [--no-amx] [--rounds N] [--warmup N] [--reps N]
 #
 # Models: models/default.ptag (or $PICOTAG_MODEL) and a random int8 model of
 # MiniLM-L6's shape (6 x 384; speed does not depend on the weights).
@@ -13,6 +13,10 @@
 # release. Run it on a quiet machine; say which CPU (it is in the output).
 # PICOTAG_BENCH_BIN=PATH uses an ort_baseline binary built otherwise (it must
 # be optimized like --release), PICOTAG_QUANTIZE=PATH a picotag-quantize.
+# --no-amx keeps both sides off AMX on a CPU that has it, as on one without:
+# picotag through PICOTAG_ISA=avx512vnni, ONNX Runtime through
+# scripts/no-amx.c (an LD_PRELOAD shim that refuses the arch_prctl with which
+# its MLAS asks Linux for the tile state).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -38,6 +42,15 @@ if [[ -z $quantize ]]; then
   quantize=$target/debug/picotag-quantize
 fi
 
+no_amx=()
+if [[ ${1:-} == --no-amx ]]; then
+  shift
+  cc -O2 -shared -fPIC -o "$work/no-amx.so" "$root/scripts/no-amx.c" -ldl
+  export PICOTAG_ISA=avx512vnni
+  no_amx=(env "LD_PRELOAD=$work/no-amx.so")
+  set -- --no-amx "$@"
+fi
+
 default=${PICOTAG_MODEL:-$root/models/default.ptag}
 minilm=$work/random-minilm.ptag
 "$bin" minilm --out "$minilm" >&2
@@ -51,4 +64,4 @@ for pair in "default=$default" "minilm_6x384=$minilm"; do
   specs+=(--model "$name=$ptag=$work/$name.onnx=$work/$name.utts.json")
 done
 
-"$venv/bin/python" "$root/scripts/bench_ort.py" --binary "$bin" "${specs[@]}" "$@"
+"${no_amx[@]}" "$venv/bin/python" "$root/scripts/bench_ort.py" --binary "$bin" "${specs[@]}" "$@"

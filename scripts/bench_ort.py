@@ -105,6 +105,9 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--reps", type=int, default=20)
+    p.add_argument("--no-amx", action="store_true",
+                   help="recorded in the output: both sides were kept off AMX "
+                        "(set up by bench-ort.sh --no-amx)")
     a = p.parse_args()
     if a.rounds < 1:
         sys.exit("--rounds must be >= 1")
@@ -156,6 +159,7 @@ def main():
         "cpu_flags": cpu_flags(),
         "onnxruntime": ort.__version__,
         "picotag_backend": backend,
+        "no_amx": a.no_amx,
         "rounds": a.rounds,
         "warmup_passes": a.warmup,
         "reps": a.reps,
