@@ -86,27 +86,35 @@ struct TileConfig {
 /// Tiles: A rows `tmm0`, `tmm1`; B columns `tmm2`, `tmm3`; C `tmm4 + 2i + j`
 /// for A tile `i` and B tile `j`.
 impl TileConfig {
-    /// A tiles of `ra[0]` and `ra[1]` rows (`ra[1] == 0`: one A tile).
-    fn new(ra: [usize; 2]) -> TileConfig {
-        let mut c = TileConfig {
+    /// No tile configured yet.
+    fn empty() -> TileConfig {
+        TileConfig {
             palette: 1,
             start_row: 0,
             reserved: [0; 14],
             colsb: [0; 16],
             rows: [0; 16],
-        };
+        }
+    }
+
+    /// Tile `t`: `rows` rows of `colsb` bytes (left unconfigured when
+    /// `rows == 0`).
+    fn set(&mut self, t: usize, rows: usize, colsb: usize) {
+        if rows > 0 {
+            self.rows[t] = rows as u8;
+            self.colsb[t] = colsb as u16;
+        }
+    }
+
+    /// A tiles of `ra[0]` and `ra[1]` rows (`ra[1] == 0`: one A tile).
+    fn new(ra: [usize; 2]) -> TileConfig {
+        let mut c = TileConfig::empty();
         for (t, rows) in [(0, ra[0]), (1, ra[1]), (2, TILE_ROWS), (3, TILE_ROWS)] {
-            if rows > 0 {
-                c.rows[t] = rows as u8;
-                c.colsb[t] = KT as u16;
-            }
+            c.set(t, rows, KT);
         }
         for (i, &rows) in ra.iter().enumerate() {
             for j in 0..2 {
-                if rows > 0 {
-                    c.rows[4 + 2 * i + j] = rows as u8;
-                    c.colsb[4 + 2 * i + j] = (NR * 4) as u16;
-                }
+                c.set(4 + 2 * i + j, rows, NR * 4);
             }
         }
         c
@@ -115,21 +123,12 @@ impl TileConfig {
     /// Three A tiles of `ra[i]` rows in `tmm0`–`tmm2`, one B tile in
     /// `tmm3`, C tile `tmm4 + i` for A tile `i`.
     fn three_a(ra: [usize; 3]) -> TileConfig {
-        let mut c = TileConfig {
-            palette: 1,
-            start_row: 0,
-            reserved: [0; 14],
-            colsb: [0; 16],
-            rows: [0; 16],
-        };
+        let mut c = TileConfig::empty();
         for (i, &rows) in ra.iter().enumerate() {
-            c.rows[i] = rows as u8;
-            c.colsb[i] = KT as u16;
-            c.rows[4 + i] = rows as u8;
-            c.colsb[4 + i] = (NR * 4) as u16;
+            c.set(i, rows, KT);
+            c.set(4 + i, rows, NR * 4);
         }
-        c.rows[3] = TILE_ROWS as u8;
-        c.colsb[3] = KT as u16;
+        c.set(3, TILE_ROWS, KT);
         c
     }
 }
