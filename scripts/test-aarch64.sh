@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-compile the kernel crate's tests (picotag-kernels) for aarch64 and run them under
-# qemu-user, once with the NEON path forced and once with the dot-product path.
+# qemu-user, with the NEON, dot-product and int8 matrix-multiply paths forced in turn.
 #
 #   scripts/test-aarch64.sh [extra cargo test args...]
 #
@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-for isa in neon neondot; do
+for isa in neon neondot neoni8mm; do
   echo "== aarch64 kernel tests, PICOTAG_ISA=$isa =="
   PICOTAG_ISA=$isa cargo test -p picotag-kernels --target "$target" --lib "$@"
 done

@@ -1,4 +1,5 @@
-//! aarch64 kernels: NEON (`smull`/`smlal` + `sadalp`) and dot-product (`sdot`).
+//! aarch64 kernels: NEON (`smull`/`smlal` + `sadalp`), dot-product (`sdot`)
+//! and int8 matrix multiply (`smmla`).
 //!
 //! Same structure as the x86 ones: 16-column blocks of W, tiles of `MR` rows,
 //! exact i32 sums, then the scalar epilogue done 4 lanes wide with the same
@@ -212,6 +213,115 @@ unsafe fn tile_dot<const MR: usize>(g: &mut Gemm, nb: usize, row0: usize) {
     }
     // SAFETY: NEON is enabled here, as store_tile requires.
     unsafe { store_tile(g, nb, row0, &acc) }
+}
+
+/// int8 matrix-multiply GEMM: tiles of 4 and 2 rows with `smmla`, single
+/// rows and inner dimensions that are not a multiple of 8 with `sdot`.
+///
+/// # Safety
+/// The CPU must support NEON, the dot-product extension and FEAT_I8MM.
+#[target_feature(enable = "neon,dotprod,i8mm")]
+pub(crate) unsafe fn gemm_neoni8mm(g: &mut Gemm) {
+    if !g.kp.is_multiple_of(2 * KR) {
+        // SAFETY: the CPU has NEON and dotprod (our contract).
+        return unsafe { gemm_neondot(g) };
+    }
+    drive!(g, tile_mmla_or_dot, [4, 2, 1])
+}
+
+/// [`tile_mmla`] for tiles of 2 or more rows, [`tile_dot`] for one row.
+///
+/// # Safety
+/// As [`gemm_neoni8mm`], and `g.kp % 8 == 0`.
+#[inline(always)]
+unsafe fn tile_mmla_or_dot<const MR: usize>(g: &mut Gemm, nb: usize, row0: usize) {
+    // SAFETY: forwarded (NEON, dotprod, i8mm; kp a multiple of 8).
+    unsafe {
+        if MR >= 2 {
+            tile_mmla::<MR>(g, nb, row0)
+        } else {
+            tile_dot::<MR>(g, nb, row0)
+        }
+    }
+}
+
+/// `acc += x · wᵀ` on 2 × 8 by 8 × 2 int8 blocks: `smmla` (inline assembly, as
+/// the `vmmlaq_s32` intrinsic is not stable yet). `x` holds two rows of 8
+/// values, `w` two columns of 8; `acc` is `[r0·c0, r0·c1, r1·c0, r1·c1]`.
+///
+/// # Safety
+/// The CPU must support FEAT_I8MM.
+#[inline(always)]
+unsafe fn smmla(acc: int32x4_t, x: int8x16_t, w: int8x16_t) -> int32x4_t {
+    let mut acc = acc;
+    // SAFETY: the caller guarantees FEAT_I8MM; the instruction only reads and
+    // writes the three vector registers given.
+    unsafe {
+        asm!(
+            "smmla {acc:v}.4s, {x:v}.16b, {w:v}.16b",
+            acc = inout(vreg) acc,
+            x = in(vreg) x,
+            w = in(vreg) w,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    acc
+}
+
+/// One `MR × 16` tile (`MR` 2 or 4) with `smmla`, eight inner values (two
+/// k-groups) a step. The two groups' columns are interleaved 32 bits at a
+/// time (`zip1`/`zip2`) into the 8-value columns `smmla` takes; accumulator
+/// `[p][2q + h]` holds rows `2p, 2p + 1` by columns `4q + 2h, 4q + 2h + 1`,
+/// taken apart 64 bits at a time for the epilogue.
+///
+/// # Safety
+/// The CPU must support NEON and FEAT_I8MM; `g.kp % 8 == 0`; `MR` is 2 or 4.
+/// The operands are checked by `tile_ptrs` (which panics when the tile does
+/// not fit `g`).
+#[target_feature(enable = "neon,i8mm")]
+unsafe fn tile_mmla<const MR: usize>(g: &mut Gemm, nb: usize, row0: usize) {
+    let (a, w) = tile_ptrs::<MR>(g, nb, row0);
+    let kp = g.kp;
+    let pairs = MR / 2;
+    let mut acc = [[vdupq_n_s32(0); 8]; 2];
+    let mut x = [vdupq_n_s8(0); 2];
+    for kg in (0..kp / KR).step_by(2) {
+        // SAFETY: tile_ptrs: row r < MR has kp bytes from a + r*kp, and
+        // kg*4 + 8 <= kp (kp a multiple of 8); groups kg, kg+1 < kp/4 lie in
+        // the block; i8mm is enabled here.
+        unsafe {
+            for (p, x_p) in x.iter_mut().enumerate().take(pairs) {
+                let r0 = a.add(2 * p * kp + kg * KR);
+                *x_p = vcombine_s8(vld1_s8(r0), vld1_s8(r0.add(kp)));
+            }
+            let lo = load_group(w.add(kg * GROUP));
+            let hi = load_group(w.add((kg + 1) * GROUP));
+            for q in 0..4 {
+                let (l, h) = (vreinterpretq_s32_s8(lo[q]), vreinterpretq_s32_s8(hi[q]));
+                let cols = [
+                    vreinterpretq_s8_s32(vzip1q_s32(l, h)),
+                    vreinterpretq_s8_s32(vzip2q_s32(l, h)),
+                ];
+                for (acc_p, &x_p) in acc.iter_mut().zip(&x).take(pairs) {
+                    acc_p[2 * q] = smmla(acc_p[2 * q], x_p, cols[0]);
+                    acc_p[2 * q + 1] = smmla(acc_p[2 * q + 1], x_p, cols[1]);
+                }
+            }
+        }
+    }
+    let mut sums = [[vdupq_n_s32(0); 4]; MR];
+    for p in 0..pairs {
+        for q in 0..4 {
+            let (l, h) = (
+                vreinterpretq_s64_s32(acc[p][2 * q]),
+                vreinterpretq_s64_s32(acc[p][2 * q + 1]),
+            );
+            sums[2 * p][q] = vreinterpretq_s32_s64(vzip1q_s64(l, h));
+            sums[2 * p + 1][q] = vreinterpretq_s32_s64(vzip2q_s64(l, h));
+        }
+    }
+    // SAFETY: NEON is enabled here, as store_tile requires.
+    unsafe { store_tile(g, nb, row0, &sums) }
 }
 
 /// The epilogue of a tile: `sums[r][j]` holds columns `4j..4j+4` of row `row0 + r`.

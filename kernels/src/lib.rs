@@ -67,11 +67,14 @@ pub enum Isa {
     Neon,
     /// aarch64 dot-product extension (`sdot`).
     NeonDot,
+    /// aarch64 int8 matrix multiply (`smmla`, FEAT_I8MM), with `sdot` for
+    /// single rows and inner dimensions that are not a multiple of 8.
+    NeonI8mm,
 }
 
 impl Isa {
     /// Every ISA, from the most portable to the most specific.
-    pub const ALL: [Isa; 7] = [
+    pub const ALL: [Isa; 8] = [
         Isa::Scalar,
         Isa::Avx2,
         Isa::AvxVnni,
@@ -79,9 +82,11 @@ impl Isa {
         Isa::Amx,
         Isa::Neon,
         Isa::NeonDot,
+        Isa::NeonI8mm,
     ];
 
-    /// The name used by `PICOTAG_ISA`: `scalar|avx2|avxvnni|avx512vnni|amx|neon|neondot`.
+    /// The name used by `PICOTAG_ISA`:
+    /// `scalar|avx2|avxvnni|avx512vnni|amx|neon|neondot|neoni8mm`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
@@ -91,6 +96,7 @@ impl Isa {
             Isa::Amx => "amx",
             Isa::Neon => "neon",
             Isa::NeonDot => "neondot",
+            Isa::NeonI8mm => "neoni8mm",
         }
     }
 
@@ -128,6 +134,10 @@ impl Isa {
                 std::arch::is_aarch64_feature_detected!("neon")
                     && std::arch::is_aarch64_feature_detected!("dotprod")
             }
+            #[cfg(target_arch = "aarch64")]
+            Isa::NeonI8mm => {
+                Isa::NeonDot.is_available() && std::arch::is_aarch64_feature_detected!("i8mm")
+            }
             #[allow(unreachable_patterns)]
             _ => false,
         }
@@ -140,11 +150,12 @@ impl Isa {
 
     /// The fastest available ISA, ignoring `PICOTAG_ISA`.
     pub fn best() -> Isa {
-        const PREFERENCE: [Isa; 7] = [
+        const PREFERENCE: [Isa; 8] = [
             Isa::Amx,
             Isa::Avx512Vnni,
             Isa::AvxVnni,
             Isa::Avx2,
+            Isa::NeonI8mm,
             Isa::NeonDot,
             Isa::Neon,
             Isa::Scalar,
@@ -377,6 +388,12 @@ pub fn gemm_i8_ex(
         Isa::NeonDot => {
             // SAFETY: `or_detected` returns NeonDot only when the CPU has NEON and dotprod.
             unsafe { aarch64::gemm_neondot(&mut g) }
+        }
+        #[cfg(target_arch = "aarch64")]
+        Isa::NeonI8mm => {
+            // SAFETY: `or_detected` returns NeonI8mm only when the CPU has
+            // NEON, dotprod and i8mm.
+            unsafe { aarch64::gemm_neoni8mm(&mut g) }
         }
         _ => scalar::gemm(&mut g),
     }

@@ -119,7 +119,7 @@ pub fn quantize_rows_isa(
                 unsafe { super::x86::quantize_row_avx2(src, dst) }
             }
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon | Isa::NeonDot => {
+            Isa::Neon | Isa::NeonDot | Isa::NeonI8mm => {
                 // SAFETY: `or_detected` returned an aarch64 ISA only if NEON is available.
                 unsafe { super::aarch64::quantize_row_neon(src, dst) }
             }

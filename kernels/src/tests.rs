@@ -444,7 +444,9 @@ fn isa_selection() {
     assert_eq!(resolve(None), Isa::best());
     assert_eq!(resolve(Some("scalar")), Isa::Scalar);
     #[cfg(target_arch = "x86_64")]
-    assert!(!Isa::Neon.is_available() && !Isa::NeonDot.is_available());
+    assert!(
+        !Isa::Neon.is_available() && !Isa::NeonDot.is_available() && !Isa::NeonI8mm.is_available()
+    );
     #[cfg(target_arch = "aarch64")]
     assert!(Isa::Neon.is_available() && !Isa::Avx2.is_available());
 }
