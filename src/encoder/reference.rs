@@ -1,7 +1,10 @@
 //! The reference encoder: a plain, readable f32 BERT forward pass.
 //!
 //! This path defines what is correct. Quantized weights are dequantized row
-//! by row as they are used; nothing is cached or fused.
+//! by row as they are used; nothing is cached or fused. The pass runs as a
+//! [`kernels::VectorBody`], so its explicit multiply-adds are one `vfmadd`
+//! where the CPU has FMA rather than a call to the C library's `fmaf` (the
+//! same bits either way: both round once).
 
 use std::cell::RefCell;
 
@@ -9,15 +12,24 @@ use super::ops::{attention, attention_scratch, dot, gelu_in_place, layer_norm};
 use super::weights::{EncoderRef, LinearRef, Mat};
 use crate::error::{Error, Result};
 use crate::format::ModelFile;
+use crate::kernels;
 
 /// `y[m] = x[m] W^T + b` for the `m` rows of `x` (width `k`), `W: [n, k]`.
 pub fn linear_ref(file: &ModelFile, lin: &LinearRef, x: &[f32], m: usize) -> Result<Vec<f32>> {
     let mut y = Vec::new();
-    linear_ref_into(file, lin, x, m, &mut y, &mut Vec::new())?;
+    let body = Linear {
+        file,
+        lin,
+        x,
+        m,
+        y: &mut y,
+    };
+    kernels::with_vector_isa(kernels::detect(), body)?;
     Ok(y)
 }
 
 /// [`linear_ref`] into `y` (resized to `m * n`), `row` as scratch.
+#[inline(always)]
 fn linear_ref_into(
     file: &ModelFile,
     lin: &LinearRef,
@@ -83,8 +95,7 @@ pub fn forward_into(
     mask: &[bool],
     x: &mut Vec<f32>,
 ) -> Result<()> {
-    let a = &enc.arch;
-    let (t, h) = (ids.len(), a.hidden);
+    let (a, t) = (&enc.arch, ids.len());
     if t == 0 || t > a.max_positions || !(mask.is_empty() || mask.len() == t) {
         return Err(Error::InvalidArgument(format!(
             "sequence of {t} tokens (mask {}) for a model of {} positions",
@@ -94,7 +105,59 @@ pub fn forward_into(
     }
     SCRATCH.with(|cell| {
         let mut guard = cell.borrow_mut();
-        let s = &mut *guard;
+        let body = Layers {
+            file,
+            enc,
+            ids,
+            mask,
+            x,
+            s: &mut guard,
+        };
+        kernels::with_vector_isa(kernels::detect(), body)
+    })
+}
+
+/// The work of [`linear_ref`], compiled for the vector unit.
+struct Linear<'a> {
+    file: &'a ModelFile,
+    lin: &'a LinearRef,
+    x: &'a [f32],
+    m: usize,
+    y: &'a mut Vec<f32>,
+}
+
+impl kernels::VectorBody for Linear<'_> {
+    type Out = Result<()>;
+    #[inline(always)]
+    fn run(self) -> Result<()> {
+        linear_ref_into(self.file, self.lin, self.x, self.m, self.y, &mut Vec::new())
+    }
+}
+
+/// The work of [`forward_into`] after its checks, compiled for the vector unit.
+struct Layers<'a> {
+    file: &'a ModelFile,
+    enc: &'a EncoderRef,
+    ids: &'a [u32],
+    mask: &'a [bool],
+    x: &'a mut Vec<f32>,
+    s: &'a mut Scratch,
+}
+
+impl kernels::VectorBody for Layers<'_> {
+    type Out = Result<()>;
+    #[inline(always)]
+    fn run(self) -> Result<()> {
+        let Layers {
+            file,
+            enc,
+            ids,
+            mask,
+            x,
+            s,
+        } = self;
+        let a = &enc.arch;
+        let (t, h) = (ids.len(), a.hidden);
         x.resize(t * h, 0.0);
         s.row.resize(h.max(s.row.len()), 0.0);
         enc.embed(file, ids, x, &mut s.row)?;
@@ -134,5 +197,5 @@ pub fn forward_into(
             layer_norm(x, h, &n2.gamma.view(file)?, &n2.beta.view(file)?, eps);
         }
         Ok(())
-    })
+    }
 }
