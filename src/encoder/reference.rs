@@ -148,54 +148,59 @@ impl kernels::VectorBody for Layers<'_> {
     type Out = Result<()>;
     #[inline(always)]
     fn run(self) -> Result<()> {
-        let Layers {
-            file,
-            enc,
-            ids,
-            mask,
-            x,
-            s,
-        } = self;
-        let a = &enc.arch;
-        let (t, h) = (ids.len(), a.hidden);
-        x.resize(t * h, 0.0);
-        s.row.resize(h.max(s.row.len()), 0.0);
-        enc.embed(file, ids, x, &mut s.row)?;
-        let eps = a.layer_norm_eps;
-        for layer in &enc.layers {
-            linear_ref_into(file, &layer.query, x, t, &mut s.q, &mut s.row)?;
-            linear_ref_into(file, &layer.key, x, t, &mut s.k, &mut s.row)?;
-            linear_ref_into(file, &layer.value, x, t, &mut s.v, &mut s.row)?;
-            s.ctx.resize(t * h, 0.0);
-            s.scores.resize(attention_scratch(t, h, a.heads), 0.0);
-            attention(
-                &s.q,
-                &s.k,
-                &s.v,
-                &mut s.ctx,
-                &mut s.scores,
-                t,
-                h,
-                a.heads,
-                mask,
-            );
-            linear_ref_into(file, &layer.attn_out, &s.ctx, t, &mut s.attn, &mut s.row)?;
-            s.attn.iter_mut().zip(x.iter()).for_each(|(o, r)| *o += r);
-            let n1 = &layer.attn_norm;
-            layer_norm(
-                &mut s.attn,
-                h,
-                &n1.gamma.view(file)?,
-                &n1.beta.view(file)?,
-                eps,
-            );
-            linear_ref_into(file, &layer.ffn_in, &s.attn, t, &mut s.inner, &mut s.row)?;
-            gelu_in_place(&mut s.inner);
-            linear_ref_into(file, &layer.ffn_out, &s.inner, t, x, &mut s.row)?;
-            x.iter_mut().zip(&s.attn).for_each(|(o, r)| *o += r);
-            let n2 = &layer.ffn_norm;
-            layer_norm(x, h, &n2.gamma.view(file)?, &n2.beta.view(file)?, eps);
-        }
-        Ok(())
+        layers(self.file, self.enc, self.ids, self.mask, self.x, self.s)
     }
+}
+
+/// The embedding and every layer of [`forward_into`].
+#[inline(always)]
+fn layers(
+    file: &ModelFile,
+    enc: &EncoderRef,
+    ids: &[u32],
+    mask: &[bool],
+    x: &mut Vec<f32>,
+    s: &mut Scratch,
+) -> Result<()> {
+    let a = &enc.arch;
+    let (t, h) = (ids.len(), a.hidden);
+    x.resize(t * h, 0.0);
+    s.row.resize(h.max(s.row.len()), 0.0);
+    enc.embed(file, ids, x, &mut s.row)?;
+    let eps = a.layer_norm_eps;
+    for layer in &enc.layers {
+        linear_ref_into(file, &layer.query, x, t, &mut s.q, &mut s.row)?;
+        linear_ref_into(file, &layer.key, x, t, &mut s.k, &mut s.row)?;
+        linear_ref_into(file, &layer.value, x, t, &mut s.v, &mut s.row)?;
+        s.ctx.resize(t * h, 0.0);
+        s.scores.resize(attention_scratch(t, h, a.heads), 0.0);
+        attention(
+            &s.q,
+            &s.k,
+            &s.v,
+            &mut s.ctx,
+            &mut s.scores,
+            t,
+            h,
+            a.heads,
+            mask,
+        );
+        linear_ref_into(file, &layer.attn_out, &s.ctx, t, &mut s.attn, &mut s.row)?;
+        s.attn.iter_mut().zip(x.iter()).for_each(|(o, r)| *o += r);
+        let n1 = &layer.attn_norm;
+        layer_norm(
+            &mut s.attn,
+            h,
+            &n1.gamma.view(file)?,
+            &n1.beta.view(file)?,
+            eps,
+        );
+        linear_ref_into(file, &layer.ffn_in, &s.attn, t, &mut s.inner, &mut s.row)?;
+        gelu_in_place(&mut s.inner);
+        linear_ref_into(file, &layer.ffn_out, &s.inner, t, x, &mut s.row)?;
+        x.iter_mut().zip(&s.attn).for_each(|(o, r)| *o += r);
+        let n2 = &layer.ffn_norm;
+        layer_norm(x, h, &n2.gamma.view(file)?, &n2.beta.view(file)?, eps);
+    }
+    Ok(())
 }
