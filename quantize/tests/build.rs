@@ -329,6 +329,66 @@ fn a_warm_restart_starts_from_the_students_best_and_is_what_ships() {
     assert!(card.contains("| student, restart 1 | "), "{card}");
 }
 
+#[test]
+fn a_student_can_start_from_another_recipes_student() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let first = tmp.path().join("first.toml");
+    std::fs::write(&first, tiny_text()).unwrap();
+    // A second recipe (own name, own teacher) whose student starts from the
+    // first recipe's, at a learning rate too small to move anything: it must
+    // score what that student scored (a fresh student would not).
+    let text = tiny_text()
+        .replace("name = \"tiny\"", "name = \"tiny-refined\"")
+        .replace(
+            "init_layers = [1]\nepochs = 3\nlr = 2e-3",
+            "init_from = \"first.toml\"\nepochs = 1\nlr = 1e-12",
+        );
+    assert!(text.contains("init_from"), "{text}");
+    let second = tmp.path().join("second.toml");
+    std::fs::write(&second, &text).unwrap();
+    let out = tmp.path().join("second.ptag");
+    // Before the first recipe is built, the second names what to build.
+    let e = run(&BuildArgs {
+        recipe: second.clone(),
+        only: vec![],
+        runs: runs.clone(),
+        out: Some(out.clone()),
+        data: None,
+        teacher_task: vec![],
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("student.init_from") && e.contains("first.toml"),
+        "{e}"
+    );
+    build_all(first, &runs, &tmp.path().join("first.ptag"));
+    build_all(second, &runs, &out);
+    let best = |d: &str| -> f64 {
+        std::fs::read_to_string(runs.join(d).join("dev.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["mean_f1"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .fold(f64::MIN, f64::max)
+    };
+    let (before, after) = (best("tiny/student"), best("tiny-refined/student"));
+    assert!(before > 0.5, "{before}");
+    assert!((after - before).abs() < 0.02, "{after} vs {before}");
+    // It started from the first recipe's student and learnt from its own teacher.
+    let meta = picotag_quantize::model::read_meta(&runs.join("tiny-refined/student/best")).unwrap();
+    let rec = &meta.provenance["recipe"];
+    let start = rec["teacher"].as_str().unwrap();
+    assert!(start.ends_with("tiny/student/best"), "{start}");
+    let teacher = rec["task_teachers"]["assistant"].as_str().unwrap();
+    assert!(teacher.ends_with("tiny-refined/teacher/best"), "{teacher}");
+    tags_a_sentence(&out);
+}
+
 fn recipe_error(text: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("r.toml");
@@ -422,6 +482,10 @@ fn bad_recipes_name_the_key() {
                 + STUDENT
                 + "hidden_mse = 1.0\n",
             "`student.hidden_mse`",
+        ),
+        (
+            GOOD.to_string() + STUDENT + "init_from = \"other.toml\"\ninit_layers = [0]\n",
+            "`student.init_from`",
         ),
         (
             GOOD.to_string() + STUDENT + "[[student.restarts]]\nepochs = 0\nlr = 1e-4\n",

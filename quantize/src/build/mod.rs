@@ -242,7 +242,7 @@ pub fn run(a: &BuildArgs) -> Result<()> {
                     }
                     let t = Instant::now();
                     run_command(&if k == 0 {
-                        student_args(&r, &p)?
+                        first_round_args(&r, &p, a)?
                     } else {
                         restart_args(&r, &p, k)?
                     })?;
@@ -381,6 +381,37 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
     Ok(v)
 }
 
+/// `distill` arguments of the student's first round: from the teacher's
+/// layers, or with `student.init_from` from that recipe's student.
+fn first_round_args(r: &LoadedRecipe, p: &BuildPaths, a: &BuildArgs) -> Result<Vec<String>> {
+    let Some(s) = &r.file.student else {
+        return Err(Error::Spec("the recipe has no [student]".into()));
+    };
+    match init_from(r, a)? {
+        Some(start) => warm_args(r, p, 0, &start, s.epochs, s.lr, s.seed),
+        None => student_args(r, p),
+    }
+}
+
+/// The checkpoint the first student round starts from with
+/// `student.init_from`: that recipe's final student, which must be built.
+fn init_from(r: &LoadedRecipe, a: &BuildArgs) -> Result<Option<PathBuf>> {
+    let Some(from) = r.file.student.as_ref().and_then(|s| s.init_from.as_ref()) else {
+        return Ok(None);
+    };
+    let path = r.resolve(from);
+    let other = LoadedRecipe::load(&path, a.data.as_deref())?;
+    let start = BuildPaths::new(&other, a).final_checkpoint(&other.file);
+    if !start.join("model.safetensors").is_file() {
+        return Err(Error::Spec(format!(
+            "student.init_from: {} has no student at {}: build it first (same --runs)",
+            path.display(),
+            start.display()
+        )));
+    }
+    Ok(Some(start))
+}
+
 /// `distill` arguments of the student's warm restart `k` (1-based): the
 /// previous round's best gives every tensor (layers, embeddings, heads); each
 /// task learns from its teacher as in the first round.
@@ -391,12 +422,27 @@ fn restart_args(r: &LoadedRecipe, p: &BuildPaths, k: usize) -> Result<Vec<String
     let Some(round) = s.restarts.get(k - 1) else {
         return Err(Error::Spec(format!("the recipe has no restart {k}")));
     };
+    let start = p.student(k - 1).join("best");
+    warm_args(r, p, k, &start, round.epochs, round.lr, s.seed + k as u64)
+}
+
+/// `distill` arguments of student round `k` started from every tensor of
+/// checkpoint `start`, each task taught by its teacher.
+fn warm_args(
+    r: &LoadedRecipe,
+    p: &BuildPaths,
+    k: usize,
+    start: &Path,
+    epochs: usize,
+    lr: f64,
+    seed: u64,
+) -> Result<Vec<String>> {
+    let Some(s) = &r.file.student else {
+        return Err(Error::Spec("the recipe has no [student]".into()));
+    };
     let mut v: Vec<String> = vec!["distill".into(), "--resume".into()];
     v.extend(["--out".into(), p.student(k).display().to_string()]);
-    v.extend([
-        "--teacher".into(),
-        p.student(k - 1).join("best").display().to_string(),
-    ]);
+    v.extend(["--teacher".into(), start.display().to_string()]);
     for task in &r.file.tasks {
         v.extend(["--task".into(), r.task_arg(task, true, s.symbols)?]);
         let teacher = p.teacher(r.file.teacher.per_task.then_some(task.name.as_str()));
@@ -411,13 +457,7 @@ fn restart_args(r: &LoadedRecipe, p: &BuildPaths, k: usize) -> Result<Vec<String
     }));
     let layers: Vec<String> = (0..s.shape.layers).map(|l| l.to_string()).collect();
     v.extend(["--init-layers".into(), layers.join(",")]);
-    v.extend(distill_settings(
-        r,
-        s,
-        round.epochs,
-        round.lr,
-        s.seed + k as u64,
-    ));
+    v.extend(distill_settings(r, s, epochs, lr, seed));
     Ok(v)
 }
 

@@ -265,6 +265,13 @@ pub struct Student {
     /// layers and embeddings (default: the first task).
     #[serde(default)]
     pub init_teacher: Option<String>,
+    /// Start the first round from the final student of another recipe (a
+    /// path relative to this file, built first under the same runs folder):
+    /// every tensor, as a warm restart does, taught by this recipe's
+    /// teachers. Instead of `init_layers`, `init_teacher` and
+    /// `project_embeddings`.
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
     /// Warm restarts: each round starts from the previous round's best
     /// (layers, embeddings, heads) and distils again from the same teachers
     /// on a fresh warm-up and decay (`runs/NAME/student-rK`).
@@ -485,6 +492,15 @@ impl LoadedRecipe {
             }
             if !s.init_layers.is_empty() && s.init_layers.len() != s.shape.layers {
                 return bad("student.init_layers", "one teacher layer per student layer");
+            }
+            if s.init_from.is_some()
+                && (!s.init_layers.is_empty() || s.init_teacher.is_some() || s.project_embeddings)
+            {
+                return bad(
+                    "student.init_from",
+                    "instead of init_layers, init_teacher and project_embeddings \
+                     (the student starts from that recipe's student)",
+                );
             }
             for (i, k) in s.restarts.iter().enumerate() {
                 if k.epochs == 0 {
