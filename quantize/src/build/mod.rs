@@ -184,6 +184,12 @@ fn run_command(args: &[String]) -> Result<()> {
 
 /// Runs `build`.
 pub fn run(a: &BuildArgs) -> Result<()> {
+    run_for(a, &[])
+}
+
+/// Runs `build` for the recipes of `waiting` (canonical paths), whose
+/// students start from this recipe's (`student.init_from`).
+fn run_for(a: &BuildArgs, waiting: &[PathBuf]) -> Result<()> {
     let r = LoadedRecipe::load(&a.recipe, a.data.as_deref())?;
     if let Some(t) = a
         .teacher_task
@@ -242,7 +248,7 @@ pub fn run(a: &BuildArgs) -> Result<()> {
                     }
                     let t = Instant::now();
                     run_command(&if k == 0 {
-                        first_round_args(&r, &p, a)?
+                        first_round_args(&r, &p, a, waiting)?
                     } else {
                         restart_args(&r, &p, k)?
                     })?;
@@ -383,28 +389,55 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
 
 /// `distill` arguments of the student's first round: from the teacher's
 /// layers, or with `student.init_from` from that recipe's student.
-fn first_round_args(r: &LoadedRecipe, p: &BuildPaths, a: &BuildArgs) -> Result<Vec<String>> {
+fn first_round_args(
+    r: &LoadedRecipe,
+    p: &BuildPaths,
+    a: &BuildArgs,
+    waiting: &[PathBuf],
+) -> Result<Vec<String>> {
     let Some(s) = &r.file.student else {
         return Err(Error::Spec("the recipe has no [student]".into()));
     };
-    match init_from(r, a)? {
+    match init_from(r, a, waiting)? {
         Some(start) => warm_args(r, p, 0, &start, s.epochs, s.lr, s.seed),
         None => student_args(r, p),
     }
 }
 
 /// The checkpoint the first student round starts from with
-/// `student.init_from`: that recipe's final student, which must be built.
-fn init_from(r: &LoadedRecipe, a: &BuildArgs) -> Result<Option<PathBuf>> {
+/// `student.init_from`: that recipe's final student, built first (every
+/// stage, under the same runs folder) when it is not there yet.
+fn init_from(r: &LoadedRecipe, a: &BuildArgs, waiting: &[PathBuf]) -> Result<Option<PathBuf>> {
     let Some(from) = r.file.student.as_ref().and_then(|s| s.init_from.as_ref()) else {
         return Ok(None);
     };
     let path = r.resolve(from);
+    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(p, e));
+    let (this, other_path) = (canonical(&r.path)?, canonical(&path)?);
+    let mut chain = waiting.to_vec();
+    chain.push(this);
+    if chain.contains(&other_path) {
+        return Err(Error::Spec(format!(
+            "student.init_from: {} starts from a recipe that starts from it",
+            path.display()
+        )));
+    }
     let other = LoadedRecipe::load(&path, a.data.as_deref())?;
     let start = BuildPaths::new(&other, a).final_checkpoint(&other.file);
     if !start.join("model.safetensors").is_file() {
+        eprintln!("== student.init_from: building {} first", path.display());
+        let first = BuildArgs {
+            recipe: path.clone(),
+            only: vec![],
+            out: None,
+            teacher_task: vec![],
+            ..a.clone()
+        };
+        run_for(&first, &chain)?;
+    }
+    if !start.join("model.safetensors").is_file() {
         return Err(Error::Spec(format!(
-            "student.init_from: {} has no student at {}: build it first (same --runs)",
+            "student.init_from: {} left no student at {}",
             path.display(),
             start.display()
         )));

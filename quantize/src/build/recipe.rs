@@ -266,7 +266,8 @@ pub struct Student {
     #[serde(default)]
     pub init_teacher: Option<String>,
     /// Start the first round from the final student of another recipe (a
-    /// path relative to this file, built first under the same runs folder):
+    /// path relative to this file; built first, under the same runs folder,
+    /// when its student is not there):
     /// every tensor, as a warm restart does, taught by this recipe's
     /// teachers. Instead of `init_layers`, `init_teacher` and
     /// `project_embeddings`.
