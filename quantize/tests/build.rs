@@ -157,11 +157,12 @@ fn a_teacher_of_0_epochs_gives_a_gold_label_student() {
 #[test]
 fn per_task_teachers_each_teach_their_task() {
     let tmp = tempfile::tempdir().unwrap();
-    // Two tasks (the tiny data twice), a teacher each; `b`'s trains 2 epochs.
+    // Two tasks (the tiny data twice), a teacher each; `b`'s trains 2 epochs
+    // at its own learning rate.
     let text = tiny_text()
         .replace(
             "format = \"jsonl\"",
-            "format = \"jsonl\"\ndomain = \"x\"\n\n[[tasks]]\nname = \"b\"\ndata = \".\"\nformat = \"jsonl\"\ndomain = \"y\"\nteacher_epochs = 2",
+            "format = \"jsonl\"\ndomain = \"x\"\n\n[[tasks]]\nname = \"b\"\ndata = \".\"\nformat = \"jsonl\"\ndomain = \"y\"\nteacher_epochs = 2\nteacher_lr = 2e-3",
         )
         .replace("epochs = 6", "epochs = 3\nper_task = true")
         .replace("epochs = 3\nlr = 2e-3", "epochs = 1\nlr = 2e-3\ninit_teacher = \"b\"");
@@ -196,6 +197,11 @@ fn per_task_teachers_each_teach_their_task() {
     run(&args(vec![], vec![])).unwrap();
     assert_eq!(epochs("teacher-assistant"), 3);
     assert_eq!(epochs("teacher-b"), 2);
+    let lr = |t: &str| {
+        let m = picotag_quantize::model::read_meta(&run_dir.join(t).join("best")).unwrap();
+        m.provenance["recipe"]["lr"].as_f64().unwrap()
+    };
+    assert_eq!((lr("teacher-assistant"), lr("teacher-b")), (3e-3, 2e-3));
     let meta = picotag_quantize::model::read_meta(&run_dir.join("student/best")).unwrap();
     let rec = &meta.provenance["recipe"];
     let teacher = rec["teacher"].as_str().unwrap();
@@ -456,6 +462,16 @@ fn bad_recipes_name_the_key() {
         (
             GOOD.replace("data = \"d\"", "data = \"d\"\nteacher_epochs = 4"),
             "`tasks[0].teacher_epochs`",
+        ),
+        (
+            GOOD.replace("data = \"d\"", "data = \"d\"\nteacher_lr = 1e-4"),
+            "`tasks[0].teacher_lr`",
+        ),
+        (
+            GOOD.replace("lr = 1e-4", "lr = 1e-4\nper_task = true")
+                .replace("data = \"d\"", "data = \"d\"\nteacher_lr = 0")
+                + STUDENT,
+            "`tasks[0].teacher_lr`",
         ),
         (
             GOOD.replace("lr = 1e-4", "lr = 1e-4\nper_task = true")

@@ -309,11 +309,12 @@ fn teacher_args(r: &LoadedRecipe, p: &BuildPaths, task: Option<&TaskEntry>) -> R
         v.extend(["--task".into(), r.task_arg(task, t.domains, t.symbols)?]);
     }
     let epochs = task.and_then(|x| x.teacher_epochs).unwrap_or(t.epochs);
+    let lr = task.and_then(|x| x.teacher_lr).unwrap_or(t.lr);
     v.extend([
         "--epochs".into(),
         epochs.to_string(),
         "--lr".into(),
-        t.lr.to_string(),
+        lr.to_string(),
         "--batch-size".into(),
         t.batch_size.to_string(),
         "--max-len".into(),

@@ -80,6 +80,10 @@ pub struct TaskEntry {
     /// `teacher.epochs`).
     #[serde(default)]
     pub teacher_epochs: Option<usize>,
+    /// With `teacher.per_task`: peak learning rate of this task's teacher
+    /// (default `teacher.lr`).
+    #[serde(default)]
+    pub teacher_lr: Option<f64>,
 }
 
 fn one() -> f32 {
@@ -544,7 +548,7 @@ impl LoadedRecipe {
     }
 
     /// The keys of per-task teachers (`teacher.per_task`,
-    /// `tasks[i].teacher_epochs`, `student.init_teacher`).
+    /// `tasks[i].teacher_epochs`, `tasks[i].teacher_lr`, `student.init_teacher`).
     fn check_per_task(&self) -> Result<()> {
         let bad = |key: &str, msg: &str| self.bad(key, msg);
         let f = &self.file;
@@ -558,6 +562,18 @@ impl LoadedRecipe {
                     )
                 }
                 Some(0) => return bad(&format!("tasks[{i}].teacher_epochs"), "at least 1"),
+                _ => {}
+            }
+            match t.teacher_lr {
+                Some(_) if !per_task => {
+                    return bad(
+                        &format!("tasks[{i}].teacher_lr"),
+                        "only with teacher.per_task = true",
+                    )
+                }
+                Some(lr) if lr.is_nan() || lr <= 0.0 => {
+                    return bad(&format!("tasks[{i}].teacher_lr"), "must be positive")
+                }
                 _ => {}
             }
         }
