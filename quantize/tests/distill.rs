@@ -288,10 +288,10 @@ fn resume_reproduces_and_the_loss_decreases() {
     let mut dr = recipe(&t, &base, a, Some(vec![0, 2]));
     dr.weights.hidden_mse = 0.5;
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    distill(&dr, &ctl(a.clone(), false, Some(7))).unwrap();
-    distill(&dr, &ctl(b.clone(), false, Some(3))).unwrap();
-    assert!(distill(&dr, &ctl(b.clone(), false, Some(7))).is_err());
-    let s = distill(&dr, &ctl(b.clone(), true, Some(7))).unwrap();
+    distill(&dr, &ctl(a.clone(), false, Some(7)), None).unwrap();
+    distill(&dr, &ctl(b.clone(), false, Some(3)), None).unwrap();
+    assert!(distill(&dr, &ctl(b.clone(), false, Some(7)), None).is_err());
+    let s = distill(&dr, &ctl(b.clone(), true, Some(7)), None).unwrap();
     assert_eq!(s.step, 7);
     for f in ["model.safetensors", "optimizer.safetensors"] {
         let (ta, tb) = (
@@ -306,11 +306,11 @@ fn resume_reproduces_and_the_loss_decreases() {
     }
     let mut other = dr.clone();
     other.weights.temperature = 3.0;
-    assert!(distill(&other, &ctl(b.clone(), true, Some(9))).is_err());
+    assert!(distill(&other, &ctl(b.clone(), true, Some(9)), None).is_err());
     // Finish the run: the loss goes down, dev.jsonl and best/ are written.
     let (init, tasks) = student(&dr, &tm);
     let before = total_loss(&dr, &tm, &init, &tasks);
-    let s = distill(&dr, &ctl(b.clone(), true, None)).unwrap();
+    let s = distill(&dr, &ctl(b.clone(), true, None), None).unwrap();
     assert_eq!(s.epoch, 10);
     let done = Model::load(&b.join("last"), true, &Device::Cpu).unwrap();
     let after = total_loss(&dr, &tm, &done, &tasks);
@@ -454,7 +454,7 @@ fn a_task_teacher_teaches_its_task_and_only_it() {
     let out = tmp.path().join("student");
     let mut short = dr.clone();
     short.base.epochs = 1;
-    distill(&short, &ctl(out.clone(), false, None)).unwrap();
+    distill(&short, &ctl(out.clone(), false, None), None).unwrap();
     let meta = picotag_quantize::model::read_meta(&out.join("best")).unwrap();
     let rec = &meta.provenance["recipe"]["task_teachers"]["bio"];
     assert_eq!(rec.as_str(), bt.to_str());
@@ -520,4 +520,213 @@ fn the_distill_command_writes_a_factorized_student() {
     assert_eq!(meta.architecture.layers, 2);
     assert!(meta.heads.iter().any(|h| h.name == "slu.intent"));
     assert!(meta.heads.iter().all(|h| h.task == "slu"));
+}
+
+#[test]
+fn cached_teacher_logits_give_the_live_loss() {
+    use picotag_quantize::distill::cache::TaskCache;
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, base) = teacher(tmp.path());
+    let tm = Model::load_frozen(&t, &Device::Cpu).unwrap();
+    let a = arch(tm.meta.architecture.vocab_size, 32, 2, Some(8));
+    let dr = recipe(&t, &base, a, Some(vec![0, 2]));
+    let (s, tasks) = student(&dr, &tm);
+    let d = distiller(&dr, &tm);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut heads_seen = 0;
+    for td in &tasks {
+        let tth = td.heads(&tm).unwrap();
+        let sth = s.task(&td.spec.name).unwrap().clone();
+        let cache = TaskCache::compute(&tm, &tth, &td.train, &Device::Cpu).unwrap();
+        // Written and read back: the same logits.
+        let path = tmp.path().join(format!("{}.safetensors", td.spec.name));
+        cache.save(&path).unwrap();
+        let read = TaskCache::load(&path, &tm, &tth, &td.train).unwrap();
+        // The sentence heads (intent, has-slot, mcls) and the token heads
+        // (slots, mtcls) are all cached.
+        for i in [
+            Some(tth.slots),
+            tth.intent,
+            tth.has_slot,
+            tth.mcls,
+            tth.mtcls,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let x = cache.logits(i, &[0, 1], &Device::Cpu).unwrap();
+            assert_eq!(
+                values(&x),
+                values(&read.logits(i, &[0, 1], &Device::Cpu).unwrap())
+            );
+            heads_seen += 1;
+        }
+        // Batches of windows in a random order, of random sizes.
+        let mut order: Vec<usize> = (0..td.train.len()).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.random_range(0..=i));
+        }
+        let mut at = 0;
+        while at < order.len() {
+            let n = rng.random_range(1..=5).min(order.len() - at);
+            let items = &order[at..at + n];
+            at += n;
+            let ex: Vec<&Example> = items.iter().map(|&i| &td.train[i]).collect();
+            let b = Batch::new(&ex, &Device::Cpu).unwrap();
+            let x = BatchInput::new(&b, &sth);
+            let live = d.batch_loss(&s, &x, &tth, &mut None).unwrap();
+            let cached = d
+                .batch_loss_cached(&s, &x, &tth, &read, items, &mut None)
+                .unwrap();
+            let (l, c) = (
+                live.to_scalar::<f32>().unwrap(),
+                cached.to_scalar::<f32>().unwrap(),
+            );
+            assert!((l - c).abs() <= 1e-5 * l.abs().max(1.0), "{l} vs {c}");
+        }
+    }
+    assert!(heads_seen >= 8, "{heads_seen}");
+    // A hidden-state term needs the teacher's states: not from a cache.
+    let tth = tasks[0].heads(&tm).unwrap();
+    let cache = TaskCache::compute(&tm, &tth, &tasks[0].train, &Device::Cpu).unwrap();
+    let mut mse = dr.clone();
+    mse.weights.hidden_mse = 0.5;
+    let ex: Vec<&Example> = tasks[0].train.iter().take(2).collect();
+    let b = Batch::new(&ex, &Device::Cpu).unwrap();
+    let sth = s.task(&tasks[0].spec.name).unwrap().clone();
+    let e = distiller(&mse, &tm)
+        .batch_loss_cached(
+            &s,
+            &BatchInput::new(&b, &sth),
+            &tth,
+            &cache,
+            &[0, 1],
+            &mut None,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("hidden-state"), "{e}");
+}
+
+#[test]
+fn a_damaged_or_foreign_cache_file_is_computed_again() {
+    use picotag_quantize::distill::cache::TaskCache;
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, base) = teacher(tmp.path());
+    let tm = Model::load_frozen(&t, &Device::Cpu).unwrap();
+    let a = arch(tm.meta.architecture.vocab_size, 32, 2, None);
+    let dr = recipe(&t, &base, a, Some(vec![0, 2]));
+    let (_, tasks) = student(&dr, &tm);
+    let (slu, bio) = (&tasks[0], &tasks[1]);
+    let (tth, bth) = (slu.heads(&tm).unwrap(), bio.heads(&tm).unwrap());
+    let path = tmp.path().join("c.safetensors");
+    let good = TaskCache::compute(&tm, &tth, &slu.train, &Device::Cpu).unwrap();
+    good.save(&path).unwrap();
+    let want = values(&good.logits(tth.slots, &[0, 2], &Device::Cpu).unwrap());
+    // Another task's windows in the file: refused by load.
+    let e = TaskCache::load(&path, &tm, &bth, &bio.train)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("c.safetensors"), "{e}");
+    // Truncated: refused, then computed again and rewritten by load_or_compute.
+    let bytes = std::fs::read(&path).unwrap();
+    for cut in [0, 8, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        assert!(
+            TaskCache::load(&path, &tm, &tth, &slu.train).is_err(),
+            "cut {cut}"
+        );
+        let c = TaskCache::load_or_compute(&path, &tm, &tth, &slu.train, &Device::Cpu).unwrap();
+        assert_eq!(
+            values(&c.logits(tth.slots, &[0, 2], &Device::Cpu).unwrap()),
+            want
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "cut {cut}: not rewritten"
+        );
+    }
+    // Windows not in the cache: an error, not a panic.
+    assert!(good
+        .logits(tth.slots, &[slu.train.len()], &Device::Cpu)
+        .is_err());
+    assert!(good.logits(usize::MAX, &[0], &Device::Cpu).is_err());
+}
+
+#[test]
+fn distillation_with_the_teacher_cache_learns_what_it_learns_without() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, base) = teacher(tmp.path());
+    let tm = Model::load_frozen(&t, &Device::Cpu).unwrap();
+    let a = arch(tm.meta.architecture.vocab_size, 32, 2, Some(8));
+    let mut dr = recipe(&t, &base, a, Some(vec![0, 2]));
+    dr.base.epochs = 2;
+    let cache = tmp.path().join("cache");
+    let run = |name: &str, dr: &DistillRecipe, cache: Option<&Path>| {
+        let out = tmp.path().join(name);
+        distill(dr, &ctl(out.clone(), false, None), cache).unwrap();
+        tensors(&out.join("last/model.safetensors"))
+    };
+    let live = run("live", &dr, None);
+    let cached = run("cached", &dr, Some(&cache));
+    // One file per task, named by the teacher and the task's windows.
+    let files = |d: &Path| {
+        let mut v: Vec<(String, std::time::SystemTime)> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let m = e.metadata().unwrap().modified().unwrap();
+                (e.file_name().to_string_lossy().into_owned(), m)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let first = files(&cache);
+    let names: Vec<&str> = first.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names[0].starts_with("bio-") && names[1].starts_with("slu-"),
+        "{names:?}"
+    );
+    // The same training, to float rounding (the teacher ran on other
+    // batches when the cache was computed).
+    assert_eq!(live.len(), cached.len());
+    for ((n, a), (_, b)) in live.iter().zip(&cached) {
+        let d = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(d < 1e-3, "{n}: {d}");
+    }
+    // A second run reads the files (untouched) and learns exactly the same.
+    let again = run("again", &dr, Some(&cache));
+    assert_eq!(files(&cache), first);
+    for ((n, a), (_, b)) in cached.iter().zip(&again) {
+        assert!(a == b, "{n} differs between two cached runs");
+    }
+    // Another teacher for one task: a new file for it, the other one reused.
+    let mut rb = base.clone();
+    rb.tasks.retain(|x| x.name == "bio");
+    rb.seed = 5;
+    let bio_run = tmp.path().join("bio-teacher");
+    train(&rb, &ctl(bio_run.clone(), false, Some(4))).unwrap();
+    let mut other = dr.clone();
+    other.base.epochs = 1;
+    other
+        .task_teachers
+        .insert("bio".into(), bio_run.join("last"));
+    run("other", &other, Some(&cache));
+    let now = files(&cache);
+    assert_eq!(now.len(), 3, "{now:?}");
+    assert!(first.iter().all(|f| now.contains(f)));
+    // A hidden-state term runs the teacher: no cache is written.
+    let mut mse = dr.clone();
+    mse.base.epochs = 1;
+    mse.weights.hidden_mse = 0.5;
+    let empty = tmp.path().join("cache-mse");
+    run("mse", &mse, Some(&empty));
+    assert!(!empty.exists());
 }

@@ -385,7 +385,17 @@ fn student_args(r: &LoadedRecipe, p: &BuildPaths) -> Result<Vec<String>> {
         v.extend(["--init-layers".into(), l.join(",")]);
     }
     v.extend(distill_settings(r, s, s.epochs, s.lr, s.seed));
+    v.extend(teacher_cache_args(p));
     Ok(v)
+}
+
+/// Every student round of a recipe keeps its teachers' logits in one folder,
+/// `runs/NAME/teacher-cache`: computed by the first round, read by the others.
+fn teacher_cache_args(p: &BuildPaths) -> [String; 2] {
+    [
+        "--teacher-cache".into(),
+        p.run.join("teacher-cache").display().to_string(),
+    ]
 }
 
 /// `distill` arguments of the student's first round: from the teacher's
@@ -492,6 +502,7 @@ fn warm_args(
     let layers: Vec<String> = (0..s.shape.layers).map(|l| l.to_string()).collect();
     v.extend(["--init-layers".into(), layers.join(",")]);
     v.extend(distill_settings(r, s, epochs, lr, seed));
+    v.extend(teacher_cache_args(p));
     Ok(v)
 }
 

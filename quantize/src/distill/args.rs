@@ -61,6 +61,14 @@ pub struct DistillArgs {
     /// Weight of the MSE between mapped hidden states (0 = off).
     #[arg(long, default_value_t = 0.0)]
     pub hidden_mse: f64,
+    /// Keep the teachers' logits for every training window in this folder
+    /// (computed once, read back by later epochs, restarts and resumed runs;
+    /// default: `OUT/teacher-cache`).
+    #[arg(long)]
+    pub teacher_cache: Option<PathBuf>,
+    /// Run the teacher on every batch instead of caching its logits.
+    #[arg(long, conflicts_with = "teacher_cache")]
+    pub no_teacher_cache: bool,
     /// Tasks, optimisation and the run folder (of the student).
     #[command(flatten)]
     pub run: RunArgs,
@@ -150,7 +158,16 @@ pub fn run(a: &DistillArgs) -> Result<()> {
     if dr.weights.temperature <= 0.0 {
         return Err(Error::Spec("--temperature must be positive".into()));
     }
-    let s = distill(&dr, &c)?;
+    let cache = if a.no_teacher_cache {
+        None
+    } else {
+        Some(
+            a.teacher_cache
+                .clone()
+                .unwrap_or_else(|| c.out.join("teacher-cache")),
+        )
+    };
+    let s = distill(&dr, &c, cache.as_deref())?;
     eprintln!(
         "done: step {}, best mean dev F1 {:?} (epoch {:?})",
         s.step, s.best_f1, s.best_epoch

@@ -5,9 +5,10 @@
 //! view of the types a dataset does not annotate is what the student learns
 //! there.
 
-use candle_core::{Tensor, D};
+use candle_core::{Device, Tensor, D};
 
-use crate::error::Result;
+use crate::distill::cache::TaskCache;
+use crate::error::{Error, Result};
 use crate::model::heads::TaskHeads;
 use crate::model::ops::{cross_entropy, partial_label_nll, Dropout};
 use crate::model::Model;
@@ -47,6 +48,57 @@ fn masked_mse(s: &Tensor, t: &Tensor, mask: &Tensor) -> Result<Tensor> {
     Ok((per_row.mul(&m)?.sum_all()? / n)?)
 }
 
+/// Where a batch's teacher logits come from.
+enum TeacherLogits<'a> {
+    /// The teacher run on the batch: its final hidden states `[b * t, h]`
+    /// and their rows at the labelled sub-tokens.
+    Live {
+        teacher: &'a Model,
+        hidden: Tensor,
+        rows: Tensor,
+        mask: &'a Tensor,
+        b: usize,
+        t: usize,
+    },
+    /// Read from the task's cache for the batch's windows.
+    Cached {
+        cache: &'a TaskCache,
+        items: &'a [usize],
+        dev: Device,
+    },
+}
+
+impl TeacherLogits<'_> {
+    /// Token head `ti`'s logits at the labelled sub-tokens.
+    fn token(&self, ti: usize) -> Result<Tensor> {
+        match self {
+            TeacherLogits::Live { teacher, rows, .. } => head_of(teacher, ti)?.logits(rows),
+            TeacherLogits::Cached { cache, items, dev } => cache.logits(ti, items, dev),
+        }
+    }
+
+    /// Sentence head `ti`'s logits, one row per window.
+    fn sentence(&self, ti: usize) -> Result<Tensor> {
+        match self {
+            TeacherLogits::Live {
+                teacher,
+                hidden,
+                mask,
+                b,
+                t,
+                ..
+            } => head_of(teacher, ti)?.sentence_logits(hidden, mask, *b, *t),
+            TeacherLogits::Cached { cache, items, dev } => cache.logits(ti, items, dev),
+        }
+    }
+}
+
+fn head_of(m: &Model, i: usize) -> Result<&crate::model::heads::Head> {
+    m.heads
+        .get(i)
+        .ok_or_else(|| Error::Model(format!("the teacher has no head {i}")))
+}
+
 /// The inputs of [`Distiller::batch_loss`] that do not change from batch to batch.
 pub struct Distiller<'a> {
     /// The teacher (frozen).
@@ -76,6 +128,33 @@ impl Distiller<'_> {
         tth: &TaskHeads,
         drop: &mut Option<Dropout>,
     ) -> Result<Tensor> {
+        self.loss(student, x, tth, None, drop)
+    }
+
+    /// [`Distiller::batch_loss`] with the teacher's logits read from `cache`
+    /// (the task's, [`TaskCache`]) for the batch's windows `items` (indices
+    /// into the task's training windows, in batch order) instead of a
+    /// teacher forward pass. Not with a hidden-state term.
+    pub fn batch_loss_cached(
+        &self,
+        student: &Model,
+        x: &BatchInput,
+        tth: &TaskHeads,
+        cache: &TaskCache,
+        items: &[usize],
+        drop: &mut Option<Dropout>,
+    ) -> Result<Tensor> {
+        self.loss(student, x, tth, Some((cache, items)), drop)
+    }
+
+    fn loss(
+        &self,
+        student: &Model,
+        x: &BatchInput,
+        tth: &TaskHeads,
+        cached: Option<(&TaskCache, &[usize])>,
+        drop: &mut Option<Dropout>,
+    ) -> Result<Tensor> {
         let BatchInput {
             batch,
             heads: sth,
@@ -92,41 +171,60 @@ impl Distiller<'_> {
             // layers): the teacher's outputs are not needed.
             return Ok((batch_loss(student, x, self.aux_weight, drop)? * w.alpha_gold)?);
         }
-        let (s_all, t_all) = if mse {
-            (
-                student.bert.forward_layers(&batch.ids, &batch.mask, drop)?,
-                teacher
-                    .bert
-                    .forward_layers(&batch.ids, &batch.mask, &mut None)?,
-            )
+        if mse && cached.is_some() {
+            return Err(Error::Spec(
+                "cached teacher outputs go without a hidden-state term".into(),
+            ));
+        }
+        let s_all = if mse {
+            student.bert.forward_layers(&batch.ids, &batch.mask, drop)?
         } else {
-            (
-                vec![student.bert.forward(&batch.ids, &batch.mask, drop)?],
-                vec![teacher.bert.forward(&batch.ids, &batch.mask, &mut None)?],
-            )
+            vec![student.bert.forward(&batch.ids, &batch.mask, drop)?]
         };
-        let (sh, th) = match (s_all.last(), t_all.last()) {
-            (Some(s), Some(t)) => (s, t.detach()),
-            _ => return Err(crate::error::Error::Model("encoder without outputs".into())),
+        let t_all = match cached {
+            Some(_) => Vec::new(),
+            None if mse => teacher
+                .bert
+                .forward_layers(&batch.ids, &batch.mask, &mut None)?,
+            None => vec![teacher.bert.forward(&batch.ids, &batch.mask, &mut None)?],
         };
+        let sh = s_all
+            .last()
+            .ok_or_else(|| Error::Model("encoder without outputs".into()))?;
         let s_rows = sh.index_select(&batch.sel, 0)?;
-        let t_rows = th.index_select(&batch.sel, 0)?;
+        let tl = match cached {
+            Some((cache, items)) => TeacherLogits::Cached {
+                cache,
+                items,
+                dev: sh.device().clone(),
+            },
+            None => {
+                let th = t_all
+                    .last()
+                    .ok_or_else(|| Error::Model("encoder without outputs".into()))?
+                    .detach();
+                TeacherLogits::Live {
+                    teacher,
+                    rows: th.index_select(&batch.sel, 0)?,
+                    hidden: th,
+                    mask: &batch.mask,
+                    b,
+                    t,
+                }
+            }
+        };
         let head = |s: &Tensor, t: &Tensor, gold: &Tensor| -> Result<Tensor> {
             let kd = kd_kl(s, t, w.temperature)?;
             let ce = cross_entropy(s, gold)?;
             Ok(((kd * w.alpha_kd)? + (ce * w.alpha_gold)?)?)
         };
         let token = |si: usize, ti: usize, gold: &Tensor| -> Result<Tensor> {
-            head(
-                &student.heads[si].logits(&s_rows)?,
-                &teacher.heads[ti].logits(&t_rows)?,
-                gold,
-            )
+            head(&student.heads[si].logits(&s_rows)?, &tl.token(ti)?, gold)
         };
         let sentence = |si: usize, ti: usize, gold: &Tensor| -> Result<Tensor> {
             head(
                 &student.heads[si].sentence_logits(sh, &batch.mask, b, t)?,
-                &teacher.heads[ti].sentence_logits(&th, &batch.mask, b, t)?,
+                &tl.sentence(ti)?,
                 gold,
             )
         };
@@ -134,11 +232,7 @@ impl Distiller<'_> {
             None => token(sth.slots, tth.slots, &batch.slot)?,
             Some(o) => {
                 let s = student.heads[sth.slots].logits(&s_rows)?;
-                let kd = kd_kl(
-                    &s,
-                    &teacher.heads[tth.slots].logits(&t_rows)?,
-                    w.temperature,
-                )?;
+                let kd = kd_kl(&s, &tl.token(tth.slots)?, w.temperature)?;
                 let gold = batch.slot.to_vec1::<u32>()?;
                 let nll = partial_label_nll(&s, &partial_targets(&gold, o, s.device())?)?;
                 ((kd * w.alpha_kd)? + (nll * w.alpha_gold)?)?
@@ -176,7 +270,7 @@ impl Distiller<'_> {
                 let (s, t) = match (s_all.get(si), t_all.get(ti)) {
                     (Some(s), Some(t)) => (s, t),
                     _ => {
-                        return Err(crate::error::Error::Model(format!(
+                        return Err(Error::Model(format!(
                             "hidden-state pair ({si}, {ti}) out of range"
                         )))
                     }

@@ -2,12 +2,14 @@
 //! the teacher's tasks, with the training loop of [`crate::train`].
 
 pub mod args;
+pub mod cache;
 pub mod eigen;
 pub mod init;
 pub mod loss;
 pub mod prune;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
 use candle_core::Device;
@@ -27,6 +29,7 @@ use crate::train::resume::{report_tasks, resumable, resume_or_start};
 use crate::train::start::{provenance, run_name};
 use crate::train::step::{gate_negatives, BatchInput};
 use crate::train::tasks::{load_tasks, TaskData};
+use cache::{cache_path, TaskCache};
 use eigen::principal_directions;
 use init::{full_word_embeddings, layer_pairs, student_tensors};
 use loss::{Distiller, HiddenMap};
@@ -89,6 +92,41 @@ impl Teachers {
     pub fn of(&self, task: &str) -> &Model {
         self.by_task.get(task).unwrap_or(&self.main)
     }
+}
+
+/// The checkpoint folder of `task`'s teacher in `dr`.
+fn teacher_dir<'a>(dr: &'a DistillRecipe, task: &str) -> &'a Path {
+    dr.task_teachers.get(task).unwrap_or(&dr.teacher)
+}
+
+/// Every task's cached teacher outputs in `dir` (read, or computed and
+/// written), in task order; `None` when the loss needs no teacher logits or
+/// needs its hidden states (a hidden-state term).
+pub fn teacher_caches(
+    dr: &DistillRecipe,
+    teachers: &Teachers,
+    tasks: &[TaskData],
+    dir: &Path,
+    dev: &Device,
+) -> Result<Option<Vec<TaskCache>>> {
+    if dr.weights.alpha_kd == 0.0 || dr.weights.hidden_mse > 0.0 {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(tasks.len());
+    for td in tasks {
+        let t = teachers.of(&td.spec.name);
+        let th = td.heads(t)?;
+        let path = cache_path(
+            dir,
+            &td.spec.name,
+            teacher_dir(dr, &td.spec.name),
+            t,
+            &th,
+            &td.train,
+        )?;
+        out.push(TaskCache::load_or_compute(&path, t, &th, &td.train, dev)?);
+    }
+    Ok(Some(out))
 }
 
 /// The student's heads: the heads of the distilled tasks in each task's
@@ -187,8 +225,15 @@ pub fn hidden_map(dr: &DistillRecipe, teacher: &Model) -> Result<HiddenMap> {
     })
 }
 
-/// Distils (or resumes distilling) a student. Returns the final state.
-pub fn distill(dr: &DistillRecipe, ctl: &RunControl) -> Result<TrainState> {
+/// Distils (or resumes distilling) a student. Returns the final state. With
+/// `cache_dir`, the teachers' logits are computed once into that folder (or
+/// read from it) and no batch runs a teacher ([`teacher_caches`]; not with a
+/// hidden-state term, which needs the teacher's hidden states).
+pub fn distill(
+    dr: &DistillRecipe,
+    ctl: &RunControl,
+    cache_dir: Option<&Path>,
+) -> Result<TrainState> {
     let dev = device()?;
     std::fs::create_dir_all(&ctl.out).map_err(|e| Error::io(&ctl.out, e))?;
     let recipe_json = serde_json::to_value(dr).map_err(|e| Error::json(&ctl.out, e))?;
@@ -206,18 +251,34 @@ pub fn distill(dr: &DistillRecipe, ctl: &RunControl) -> Result<TrainState> {
     })?;
     let hidden = hidden_map(dr, teacher)?;
     let negatives = gate_negatives(&r.tasks, &run.model);
-    let mut loss_fn =
-        |m: &Model, th: &TaskHeads, b: &Batch, td: &TaskData, drop: &mut Option<Dropout>| {
-            let t = teachers.of(&td.spec.name);
-            let distiller = Distiller {
-                teacher: t,
-                weights: dr.weights,
-                aux_weight: r.aux_weight,
-                hidden: hidden.clone(),
-            };
-            let tth = td.heads(t)?;
-            distiller.batch_loss(m, &BatchInput::of_task(b, th, td, &negatives), &tth, drop)
+    let caches = match cache_dir {
+        Some(d) => teacher_caches(dr, &teachers, &tasks, d, &dev)?,
+        None => None,
+    };
+    let mut loss_fn = |m: &Model,
+                       th: &TaskHeads,
+                       b: &Batch,
+                       td: &TaskData,
+                       items: &[usize],
+                       drop: &mut Option<Dropout>| {
+        let t = teachers.of(&td.spec.name);
+        let distiller = Distiller {
+            teacher: t,
+            weights: dr.weights,
+            aux_weight: r.aux_weight,
+            hidden: hidden.clone(),
         };
+        let tth = td.heads(t)?;
+        let x = BatchInput::of_task(b, th, td, &negatives);
+        let cache = caches.as_ref().and_then(|c| {
+            let i = tasks.iter().position(|x| x.spec.name == td.spec.name)?;
+            c.get(i)
+        });
+        match cache {
+            Some(c) => distiller.batch_loss_cached(m, &x, &tth, c, items, drop),
+            None => distiller.batch_loss(m, &x, &tth, drop),
+        }
+    };
     run_epochs(r, ctl, &tasks, &mut run, &dev, &mut loss_fn)?;
     Ok(run.state)
 }

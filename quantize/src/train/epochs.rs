@@ -49,9 +49,11 @@ pub fn log_line(run: &Path, name: &str, v: &serde_json::Value) -> Result<()> {
     writeln!(f, "{v}").map_err(|e| Error::io(&path, e))
 }
 
-/// The loss of one mini-batch: (model, the batch's task heads, batch, its task, dropout).
-pub type BatchLossFn<'a> =
-    dyn FnMut(&Model, &TaskHeads, &Batch, &TaskData, &mut Option<Dropout>) -> Result<Tensor> + 'a;
+/// The loss of one mini-batch: (model, the batch's task heads, batch, its
+/// task, the batch's windows as indices into the task's training windows,
+/// dropout).
+pub type BatchLossFn<'a> = dyn FnMut(&Model, &TaskHeads, &Batch, &TaskData, &[usize], &mut Option<Dropout>) -> Result<Tensor>
+    + 'a;
 
 /// The optimisation loop shared by `train` and `distill`: the epochs of `r`
 /// from `run.state` on, with progress, `last/` checkpoints, per-epoch dev
@@ -115,7 +117,7 @@ pub fn run_epochs(
                 r.seed ^ run.state.step.wrapping_mul(0xA24B_AED4_963E_E407),
             );
             let mut drop = (r.dropout > 0.0).then(|| Dropout::new(r.dropout, rng));
-            let loss = loss_fn(&run.model, &th, &batch, td, &mut drop)?;
+            let loss = loss_fn(&run.model, &th, &batch, td, &bp.items, &mut drop)?;
             let loss_v = loss.to_scalar::<f32>()? as f64;
             if !loss_v.is_finite() {
                 return Err(Error::Model(format!(

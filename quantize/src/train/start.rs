@@ -54,6 +54,7 @@ pub fn train(r: &Recipe, ctl: &RunControl) -> Result<TrainState> {
                        th: &TaskHeads,
                        batch: &Batch,
                        td: &TaskData,
+                       _items: &[usize],
                        drop: &mut Option<Dropout>| {
         let x = BatchInput::of_task(batch, th, td, &negatives);
         step::batch_loss(model, &x, r.aux_weight, drop)
