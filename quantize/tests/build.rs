@@ -1,6 +1,8 @@
 //! `build RECIPE`: recipes/tiny.toml end to end (teacher, student, compress,
 //! eval, card), resuming, and the errors of bad recipe files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use picotag::Tagger;
@@ -92,20 +94,6 @@ fn tiny_text() -> String {
             "tokenizer = \"../models/default.ptag\"",
             &format!("tokenizer = {:?}", repo().join("models/default.ptag")),
         )
-}
-
-/// The files of `dir` with their modification times, by name.
-fn files_and_times(dir: &Path) -> Vec<(String, std::time::SystemTime)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            let t = e.metadata().unwrap().modified().unwrap();
-            (e.file_name().to_string_lossy().into_owned(), t)
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// Every stage of `recipe`, runs under `runs`, the model written to `out`.
@@ -281,7 +269,7 @@ fn a_warm_restart_starts_from_the_students_best_and_is_what_ships() {
     build_all(recipe.clone(), &runs, &out);
     let first_student = std::fs::read(run_dir.join("student/dev.jsonl")).unwrap();
     let cache = run_dir.join("teacher-cache");
-    let first_cache = files_and_times(&cache);
+    let first_cache = common::files_and_times(&cache);
     assert_eq!(first_cache.len(), 1, "{first_cache:?}");
     let first_card = std::fs::read_to_string(tmp.path().join("restart.md")).unwrap();
     assert!(!first_card.contains("restart 1"), "{first_card}");
@@ -299,7 +287,7 @@ fn a_warm_restart_starts_from_the_students_best_and_is_what_ships() {
     );
     assert!(run_dir.join("student-r1/round.done").is_file());
     // The restart read the teacher's logits the first round cached.
-    assert_eq!(files_and_times(&cache), first_cache);
+    assert_eq!(common::files_and_times(&cache), first_cache);
     let f1s = |d: &str| dev_f1s(&run_dir.join(d));
     let first = f1s("student").into_iter().fold(f64::MIN, f64::max);
     let restart = f1s("student-r1");

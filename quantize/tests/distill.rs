@@ -671,19 +671,7 @@ fn distillation_with_the_teacher_cache_learns_what_it_learns_without() {
     let live = run("live", &dr, None);
     let cached = run("cached", &dr, Some(&cache));
     // One file per task, named by the teacher and the task's windows.
-    let files = |d: &Path| {
-        let mut v: Vec<(String, std::time::SystemTime)> = std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| {
-                let e = e.unwrap();
-                let m = e.metadata().unwrap().modified().unwrap();
-                (e.file_name().to_string_lossy().into_owned(), m)
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let first = files(&cache);
+    let first = common::files_and_times(&cache);
     let names: Vec<&str> = first.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(
@@ -703,7 +691,7 @@ fn distillation_with_the_teacher_cache_learns_what_it_learns_without() {
     }
     // A second run reads the files (untouched) and learns exactly the same.
     let again = run("again", &dr, Some(&cache));
-    assert_eq!(files(&cache), first);
+    assert_eq!(common::files_and_times(&cache), first);
     for ((n, a), (_, b)) in cached.iter().zip(&again) {
         assert!(a == b, "{n} differs between two cached runs");
     }
@@ -719,7 +707,7 @@ fn distillation_with_the_teacher_cache_learns_what_it_learns_without() {
         .task_teachers
         .insert("bio".into(), bio_run.join("last"));
     run("other", &other, Some(&cache));
-    let now = files(&cache);
+    let now = common::files_and_times(&cache);
     assert_eq!(now.len(), 3, "{now:?}");
     assert!(first.iter().all(|f| now.contains(f)));
     // A hidden-state term runs the teacher: no cache is written.

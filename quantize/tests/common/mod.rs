@@ -198,3 +198,17 @@ pub fn tiny_recipe(tmp: &Path) -> picotag_quantize::recipe::Recipe {
         finetune_heads: false,
     }
 }
+
+/// The files of `dir` with their modification times, by name.
+pub fn files_and_times(dir: &Path) -> Vec<(String, std::time::SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let t = e.metadata().unwrap().modified().unwrap();
+            (e.file_name().to_string_lossy().into_owned(), t)
+        })
+        .collect();
+    v.sort();
+    v
+}
